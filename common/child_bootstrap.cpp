@@ -1,0 +1,60 @@
+#include "common/child_bootstrap.hpp"
+
+#include <sys/prctl.h>
+#include <unistd.h>
+
+#include <csignal>
+#include <cstdlib>
+#include <cstring>
+
+namespace tlsward {
+
+namespace {
+
+bool parse_u32(const char* s, uint32_t& out) {
+    char* end = nullptr;
+    errno = 0;
+    unsigned long v = std::strtoul(s, &end, 10);
+    if (errno != 0 || end == s || *end != '\0' || v > 0xffffffffUL) return false;
+    out = static_cast<uint32_t>(v);
+    return true;
+}
+
+}  // namespace
+
+Result<ChildArgs> parse_child_args(int argc, char** argv) {
+    ChildArgs a;
+    for (int i = 1; i < argc; ++i) {
+        std::string k = argv[i];
+        if (i + 1 >= argc) return err("%s: missing value", k.c_str());
+        const char* v = argv[++i];
+        uint32_t n = 0;
+        if (k == "--slot" && parse_u32(v, n)) {
+            a.slot = n;
+        } else if (k == "--generation" && parse_u32(v, n)) {
+            a.generation = n;
+        } else if (k == "--parent-pid" && parse_u32(v, n)) {
+            a.parent_pid = static_cast<pid_t>(n);
+        } else if (k == "--log-level" && parse_log_level(v, a.log_level)) {
+        } else {
+            return err("bad argument %s %s (this program is started by tlsward)", k.c_str(), v);
+        }
+    }
+    if (a.parent_pid == 0) return err("--parent-pid missing (this program is started by tlsward)");
+    return a;
+}
+
+void child_bootstrap(const ChildArgs& args, const std::string& comm_name) {
+    log_set_level(args.log_level);
+    prctl(PR_SET_NAME, comm_name.substr(0, 15).c_str(), 0, 0, 0);
+    if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) != 0) {
+        LOG_ERROR("event=exit reason=\"prctl(PR_SET_PDEATHSIG): %s\"", strerror(errno));
+        std::_Exit(1);
+    }
+    if (getppid() != args.parent_pid) {
+        LOG_ERROR("event=exit reason=\"supervisor %d is gone\"", static_cast<int>(args.parent_pid));
+        std::_Exit(1);
+    }
+}
+
+}  // namespace tlsward

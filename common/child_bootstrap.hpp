@@ -1,0 +1,38 @@
+// What every child process (netproc, cryptoproc) does first: parse the
+// arguments the supervisor gave it, make sure it dies with the supervisor,
+// and find its control channel. The supervisor (supervisor/child_process.cpp)
+// execs children as:
+//
+//   <exe> --slot N --generation G --parent-pid P [--log-level L]
+//
+// with argv[0] set to the process title ("tlsward: netproc",
+// "tlsward: crypto[0]") and the control channel on fd 3.
+#pragma once
+
+#include <sys/types.h>
+
+#include <cstdint>
+#include <string>
+
+#include "common/log.hpp"
+#include "common/result.hpp"
+
+namespace tlsward {
+
+constexpr int kControlFd = 3;
+
+struct ChildArgs {
+    uint32_t slot = 0;
+    uint32_t generation = 0;
+    pid_t parent_pid = 0;
+    LogLevel log_level = LogLevel::info;
+};
+
+Result<ChildArgs> parse_child_args(int argc, char** argv);
+
+// Sets PR_SET_PDEATHSIG and checks the parent is still the one that started
+// us (it may have died between fork and prctl). Sets the thread name shown
+// by top/ps -L (15 chars). Exits the process on failure.
+void child_bootstrap(const ChildArgs& args, const std::string& comm_name);
+
+}  // namespace tlsward

@@ -1,0 +1,30 @@
+// One line per event on stderr: "<time> <level> <role>[<pid>]: event=... k=v".
+// Under systemd (JOURNAL_STREAM set) the time is left to the journal and
+// each line starts with the syslog priority ("<6>") that journald parses.
+#pragma once
+
+#include <string>
+
+namespace tlsward {
+
+enum class LogLevel { debug = 0, info = 1, warn = 2, error = 3 };
+
+// Set once at the top of each process's main().
+void log_init(const std::string& role);
+void log_set_role(const std::string& role);
+void log_set_level(LogLevel level);
+LogLevel log_level();
+bool parse_log_level(const std::string& s, LogLevel& out);
+
+void log_write(LogLevel level, const char* fmt, ...) __attribute__((format(printf, 2, 3)));
+
+}  // namespace tlsward
+
+#define LOG_DEBUG(...)                                                     \
+    do {                                                                   \
+        if (::tlsward::log_level() <= ::tlsward::LogLevel::debug)          \
+            ::tlsward::log_write(::tlsward::LogLevel::debug, __VA_ARGS__); \
+    } while (0)
+#define LOG_INFO(...) ::tlsward::log_write(::tlsward::LogLevel::info, __VA_ARGS__)
+#define LOG_WARN(...) ::tlsward::log_write(::tlsward::LogLevel::warn, __VA_ARGS__)
+#define LOG_ERROR(...) ::tlsward::log_write(::tlsward::LogLevel::error, __VA_ARGS__)

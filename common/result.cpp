@@ -1,0 +1,37 @@
+#include "common/result.hpp"
+
+#include <cstdio>
+
+namespace tlsward {
+
+std::string vstrfmt(const char* fmt, va_list ap) {
+    va_list copy;
+    va_copy(copy, ap);
+    char small[256];
+    int n = std::vsnprintf(small, sizeof small, fmt, copy);
+    va_end(copy);
+    if (n < 0) return "(format error)";
+    if (static_cast<size_t>(n) < sizeof small) return std::string(small, static_cast<size_t>(n));
+    std::string out(static_cast<size_t>(n) + 1, '\0');
+    std::vsnprintf(out.data(), out.size(), fmt, ap);
+    out.resize(static_cast<size_t>(n));
+    return out;
+}
+
+std::string strfmt(const char* fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    std::string s = vstrfmt(fmt, ap);
+    va_end(ap);
+    return s;
+}
+
+Error err(const char* fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    Error e{vstrfmt(fmt, ap)};
+    va_end(ap);
+    return e;
+}
+
+}  // namespace tlsward

@@ -1,0 +1,108 @@
+#include "ipc/frame.hpp"
+
+#include <openssl/crypto.h>
+
+#include "common/bytes.hpp"
+
+namespace tlsward::ipc {
+
+const char* msg_type_name(MsgType t) {
+    switch (t) {
+        case MsgType::ready:
+            return "READY";
+        case MsgType::pong:
+            return "PONG";
+        case MsgType::ping:
+            return "PING";
+        case MsgType::shutdown:
+            return "SHUTDOWN";
+        case MsgType::np_service:
+            return "NP_SERVICE";
+        case MsgType::np_listener:
+            return "NP_LISTENER";
+        case MsgType::np_helper:
+            return "NP_HELPER";
+        case MsgType::np_config_done:
+            return "NP_CONFIG_DONE";
+        case MsgType::cp_service:
+            return "CP_SERVICE";
+        case MsgType::cp_certificate:
+            return "CP_CERTIFICATE";
+        case MsgType::cp_config_done:
+            return "CP_CONFIG_DONE";
+        case MsgType::cp_netproc_channel:
+            return "CP_NETPROC_CHANNEL";
+        case MsgType::hs_job:
+            return "HANDSHAKE";
+        case MsgType::hs_done:
+            return "HANDSHAKE_DONE";
+        case MsgType::hs_failed:
+            return "HANDSHAKE_FAILED";
+    }
+    return "UNKNOWN";
+}
+
+bool msg_type_known(uint16_t t) {
+    return std::string_view(msg_type_name(static_cast<MsgType>(t))) != "UNKNOWN";
+}
+
+size_t msg_type_fds(MsgType t) {
+    switch (t) {
+        case MsgType::np_listener:
+        case MsgType::np_helper:
+        case MsgType::cp_netproc_channel:
+        case MsgType::hs_job:
+            return 1;
+        default:
+            return 0;
+    }
+}
+
+void encode_header(const Header& h, uint8_t out[kHeaderSize]) {
+    std::vector<uint8_t> v;
+    v.reserve(kHeaderSize);
+    ByteWriter w(v);
+    w.u16(static_cast<uint16_t>(h.type));
+    w.u16(h.flags);
+    w.u32(h.body_length);
+    w.u64(h.request_id);
+    std::copy(v.begin(), v.end(), out);
+}
+
+Result<Header> decode_frame(std::span<const uint8_t> frame, size_t fds_attached) {
+    if (frame.size() < kHeaderSize)
+        return err("truncated header: %zu bytes, a header is %zu", frame.size(), kHeaderSize);
+    if (frame.size() > kMaxMessage)
+        return err("message of %zu bytes exceeds the %zu-byte limit", frame.size(), kMaxMessage);
+    ByteReader r(frame);
+    uint16_t type = 0;
+    Header h;
+    r.u16(type);
+    r.u16(h.flags);
+    r.u32(h.body_length);
+    r.u64(h.request_id);
+    if (!msg_type_known(type)) return err("unknown message type %u", type);
+    h.type = static_cast<MsgType>(type);
+    if (h.flags != 0)
+        return err("%s: reserved flags 0x%04x are set", msg_type_name(h.type), h.flags);
+    if (h.body_length != frame.size() - kHeaderSize)
+        return err("%s: length field says %u bytes, the message has %zu", msg_type_name(h.type),
+                   h.body_length, frame.size() - kHeaderSize);
+    size_t want = msg_type_fds(h.type);
+    if (fds_attached != want)
+        return err("%s: carries %zu fds, expects %zu", msg_type_name(h.type), fds_attached, want);
+    return h;
+}
+
+Message::~Message() {
+    if (!body.empty()) OPENSSL_cleanse(body.data(), body.size());
+}
+
+UniqueFd Message::take_fd() {
+    if (fds.empty()) return UniqueFd();
+    UniqueFd fd = std::move(fds.front());
+    fds.erase(fds.begin());
+    return fd;
+}
+
+}  // namespace tlsward::ipc

@@ -1,0 +1,47 @@
+// HANDSHAKE_DONE: what a helper hands netproc after a successful handshake,
+// i.e. everything netproc's record layer needs to carry the connection on
+// (the s2n serialization blob plus BoringSSL's handback, see
+// docs/internals.md). It is versioned, validated field by field against
+// the suite it names, and wiped on both sides once used.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "common/secret.hpp"
+#include "ipc/messages.hpp"
+
+namespace tlsward::ipc {
+
+constexpr uint8_t kHandoffFormat = 1;
+// Bytes the helper read past the handshake: at most one read's worth.
+constexpr size_t kMaxLeftover = 18 * 1024;
+
+struct HandshakeDone {
+    static constexpr MsgType kType = MsgType::hs_done;
+    uint64_t conn_id = 0;
+    uint32_t helper_generation = 0;
+    uint16_t tls_version = 0;   // kTls12 / kTls13
+    uint16_t cipher_suite = 0;  // IANA code point, one of common/tls_suites
+    // Sequence number of the next record each side sends under the keys below.
+    uint64_t client_seq = 0;
+    uint64_t server_seq = 0;
+    uint16_t max_plaintext = 16384;  // lower if max_fragment_length was negotiated
+    // TLS 1.3: client/server application traffic secret 0 (hash length).
+    // TLS 1.2: the key block split per writer: write key || write IV.
+    SecretBytes client_secret;
+    SecretBytes server_secret;
+    std::string alpn;
+    std::string sni;
+    std::string peer_identity;      // subject of the peer certificate, if any
+    std::vector<uint8_t> leftover;  // ciphertext read past the handshake
+};
+
+void encode(ByteWriter& w, const HandshakeDone& m);
+bool decode(ByteReader& r, HandshakeDone& m);
+
+// Length a secret must have for a suite (hash length, or key + IV length).
+size_t handoff_secret_length(uint16_t suite);
+
+}  // namespace tlsward::ipc

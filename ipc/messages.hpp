@@ -1,0 +1,202 @@
+// Typed bodies of the IPC messages (frame.hpp has the framing). Each struct
+// names its MsgType; encode() writes it, decode_body<T>() reads it back and
+// fails on any short, long or out-of-range field. Both ends are built from
+// this one file, so the layout has no negotiation; the hand-off message
+// (handoff.hpp) carries its own format version because it holds secrets
+// whose layout must never be guessed.
+#pragma once
+
+#include <cstdint>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "common/address.hpp"
+#include "common/bytes.hpp"
+#include "common/result.hpp"
+#include "common/secret.hpp"
+#include "ipc/frame.hpp"
+
+namespace tlsward::ipc {
+
+enum class ProcessRole : uint8_t { supervisor = 0, netproc = 1, cryptoproc = 2 };
+enum class TlsRole : uint8_t { server = 0, client = 1 };
+
+// The AEADs a record layer can run; a handshake job says which ones netproc
+// has so the helper never negotiates another (BoringSSL's handoff does the same).
+enum AeadBits : uint8_t {
+    kAeadAes128Gcm = 1,
+    kAeadAes256Gcm = 2,
+    kAeadChaCha20Poly1305 = 4,
+    kAeadAll = 7,
+};
+
+struct Ready {
+    static constexpr MsgType kType = MsgType::ready;
+    ProcessRole role = ProcessRole::netproc;
+    uint32_t generation = 0;
+    uint32_t slot = 0;
+};
+
+struct Ping {
+    static constexpr MsgType kType = MsgType::ping;
+    uint64_t seq = 0;
+};
+
+struct Pong {
+    static constexpr MsgType kType = MsgType::pong;
+    uint64_t seq = 0;
+};
+
+struct Shutdown {
+    static constexpr MsgType kType = MsgType::shutdown;
+    uint32_t drain_ms = 0;
+};
+
+// What netproc needs to run one service's data path. Names are resolved by
+// the supervisor: netproc gets addresses only.
+struct NpService {
+    static constexpr MsgType kType = MsgType::np_service;
+    uint32_t id = 0;
+    std::string name;
+    TlsRole mode = TlsRole::server;
+    SocketAddress target;
+    uint32_t handshake_timeout_ms = 10000;
+    uint32_t connect_timeout_ms = 10000;
+    uint32_t idle_timeout_ms = 0;  // 0: none
+};
+
+struct NpListener {
+    static constexpr MsgType kType = MsgType::np_listener;
+    uint32_t service_id = 0;
+    SocketAddress address;  // for logs; the socket itself is the attached fd
+};
+
+struct NpHelper {
+    static constexpr MsgType kType = MsgType::np_helper;
+    uint32_t slot = 0;
+    uint32_t generation = 0;
+};
+
+struct NpConfigDone {
+    static constexpr MsgType kType = MsgType::np_config_done;
+    uint32_t generation = 0;
+    uint32_t handshake_queue_limit = 0;
+    uint32_t max_jobs_per_helper = 0;
+};
+
+struct CpService {
+    static constexpr MsgType kType = MsgType::cp_service;
+    uint32_t id = 0;
+    std::string name;
+    TlsRole role = TlsRole::server;
+    uint32_t handshake_timeout_ms = 10000;
+};
+
+// A certificate chain (PEM, leaf first) and its private key (PEM). The key
+// bytes are wiped when the message is destroyed.
+struct CpCertificate {
+    static constexpr MsgType kType = MsgType::cp_certificate;
+    uint32_t service_id = 0;
+    std::string chain_pem;
+    SecretBytes key_pem;
+};
+
+struct CpConfigDone {
+    static constexpr MsgType kType = MsgType::cp_config_done;
+    uint32_t generation = 0;
+    uint32_t slot = 0;
+};
+
+struct CpNetprocChannel {
+    static constexpr MsgType kType = MsgType::cp_netproc_channel;
+};
+
+constexpr uint8_t kHandshakeJobFormat = 1;
+
+struct HandshakeJob {
+    static constexpr MsgType kType = MsgType::hs_job;
+    uint64_t conn_id = 0;
+    uint32_t service_id = 0;
+    TlsRole role = TlsRole::server;
+    uint32_t deadline_ms = 10000;  // from when the helper receives the job
+    uint8_t aead_mask = kAeadAll;
+    std::string server_name;  // client role: SNI to send
+};
+
+enum class FailReason : uint8_t {
+    alert_sent = 1,      // the helper sent a TLS alert (bad ClientHello, no shared suite, ...)
+    alert_received = 2,  // the peer sent a fatal alert
+    timeout = 3,         // the handshake deadline passed
+    peer_closed = 4,     // EOF or reset before the handshake finished
+    io_error = 5,
+    internal = 6,  // the helper could not export what netproc needs
+    unknown_service = 7,
+    overloaded = 8,
+};
+const char* fail_reason_name(FailReason r);
+
+struct HandshakeFailed {
+    static constexpr MsgType kType = MsgType::hs_failed;
+    FailReason reason = FailReason::internal;
+    uint8_t alert = 0;  // TLS alert description when reason is alert_*
+    std::string detail;
+};
+
+// encode/decode, one pair per body type.
+void encode(ByteWriter& w, const Ready& m);
+void encode(ByteWriter& w, const Ping& m);
+void encode(ByteWriter& w, const Pong& m);
+void encode(ByteWriter& w, const Shutdown& m);
+void encode(ByteWriter& w, const NpService& m);
+void encode(ByteWriter& w, const NpListener& m);
+void encode(ByteWriter& w, const NpHelper& m);
+void encode(ByteWriter& w, const NpConfigDone& m);
+void encode(ByteWriter& w, const CpService& m);
+void encode(ByteWriter& w, const CpCertificate& m);
+void encode(ByteWriter& w, const CpConfigDone& m);
+void encode(ByteWriter& w, const CpNetprocChannel& m);
+void encode(ByteWriter& w, const HandshakeJob& m);
+void encode(ByteWriter& w, const HandshakeFailed& m);
+
+bool decode(ByteReader& r, Ready& m);
+bool decode(ByteReader& r, Ping& m);
+bool decode(ByteReader& r, Pong& m);
+bool decode(ByteReader& r, Shutdown& m);
+bool decode(ByteReader& r, NpService& m);
+bool decode(ByteReader& r, NpListener& m);
+bool decode(ByteReader& r, NpHelper& m);
+bool decode(ByteReader& r, NpConfigDone& m);
+bool decode(ByteReader& r, CpService& m);
+bool decode(ByteReader& r, CpCertificate& m);
+bool decode(ByteReader& r, CpConfigDone& m);
+bool decode(ByteReader& r, CpNetprocChannel& m);
+bool decode(ByteReader& r, HandshakeJob& m);
+bool decode(ByteReader& r, HandshakeFailed& m);
+
+template <class T>
+std::vector<uint8_t> encode_body(const T& m) {
+    std::vector<uint8_t> out;
+    ByteWriter w(out);
+    encode(w, m);
+    return out;
+}
+
+// Decodes a whole body: every byte must be consumed, every field in range.
+template <class T>
+Result<T> decode_body(std::span<const uint8_t> body) {
+    T m{};
+    ByteReader r(body);
+    if (!decode(r, m) || !r.done())
+        return err("%s: malformed body (%zu bytes)", msg_type_name(T::kType), body.size());
+    return m;
+}
+
+template <class T>
+Result<T> decode_message(const Message& msg) {
+    if (msg.type() != T::kType)
+        return err("expected %s, got %s", msg_type_name(T::kType), msg_type_name(msg.type()));
+    return decode_body<T>(msg.bytes());
+}
+
+}  // namespace tlsward::ipc

@@ -1,0 +1,120 @@
+// One proxied connection in netproc, from accept to close:
+//
+//   queued -> handshaking (socket lent to a helper) -> connecting (to the
+//   target) -> proxying -> closed
+//
+// After the hand-off the TLS side runs through netproc's record layer;
+// each direction has its own buffers and stops reading when the other
+// side does not drain (backpressure), so memory per connection is bounded
+// by three pooled blocks whatever the peers do, and an idle connection
+// holds none.
+#pragma once
+
+#include <uv.h>
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+
+#include "common/address.hpp"
+#include "common/unique_fd.hpp"
+#include "common/uv_handles.hpp"
+#include "ipc/handoff.hpp"
+#include "netproc/buffer_pool.hpp"
+#include "netproc/helper_pool.hpp"
+#include "netproc/record_layer.hpp"
+#include "netproc/service.hpp"
+
+namespace tlsward::netproc {
+
+class Connection {
+public:
+    struct Env {
+        uv_loop_t* loop = nullptr;
+        BufferPool* buffers = nullptr;
+        HelperPool* helpers = nullptr;
+        // Called once when the connection has closed; the owner frees it
+        // later, outside the connection's own callbacks.
+        std::function<void(Connection*)> closed;
+    };
+
+    Connection(Env& env, uint64_t id, std::shared_ptr<Service> service, UniqueFd accepted,
+               const SocketAddress& peer);
+    ~Connection();
+    Connection(const Connection&) = delete;
+    Connection& operator=(const Connection&) = delete;
+
+    // Queues the handshake with the helpers; false if refused (queue full),
+    // in which case the connection is already closed.
+    bool start();
+    void on_handshake_done(ipc::HandshakeDone&& handoff);
+    void on_handshake_failed(const ipc::HandshakeFailed& failure);
+    // Graceful stop: no new data is read; close_notify goes out to the peer.
+    void finish();
+
+    uint64_t id() const { return id_; }
+    bool closed() const { return state_ == State::closed; }
+    bool established() const { return state_ == State::proxying; }
+
+private:
+    enum class State { queued, handshaking, connecting, proxying, closed };
+
+    void connect_target();
+    void on_connected();
+    void on_tls_event(int status, int events);
+    void on_plain_event(int status, int events);
+    void on_timer();
+
+    void read_tls();
+    void pump_inbound();  // tls_in_ -> records -> plain_out_ -> target
+    void read_plain();    // target -> records -> tls_out_
+    void flush_tls();
+    void update_interest();
+    void check_finished();
+    void touch();
+    bool half_closed() const;
+    // Idle limit now in force (idle timeout, or the half-closed limit); 0: none.
+    uint64_t activity_limit_ms() const;
+    void arm_activity_timer();
+
+    // Ends the connection: `how` goes into the close log line.
+    void close(const std::string& how);
+    // A fatal protocol error: the alert is already sealed; flush it briefly.
+    void fail_after_alert(const std::string& how);
+
+    Env& env_;
+    uint64_t id_;
+    std::shared_ptr<Service> service_;
+    SocketAddress peer_;
+    State state_ = State::queued;
+    uint64_t started_ms_ = 0;
+    uint64_t last_activity_ms_ = 0;
+
+    UniqueFd tls_fd_;
+    UniqueFd plain_fd_;
+    std::unique_ptr<UvPoll> tls_poll_;
+    std::unique_ptr<UvPoll> plain_poll_;
+    UvTimer timer_;
+
+    std::unique_ptr<RecordLayer> records_;
+    IoBuffer tls_in_;     // ciphertext from the TLS peer
+    IoBuffer plain_out_;  // plaintext waiting for the plain side
+    IoBuffer tls_out_;    // sealed records waiting for the TLS peer
+
+    // Half-close bookkeeping, one flag per direction and step.
+    bool tls_read_done_ = false;  // close_notify or EOF from the TLS peer
+    bool plain_write_shut_ = false;
+    bool plain_read_done_ = false;  // EOF from the plain side
+    bool close_notify_sent_ = false;
+    bool tls_write_shut_ = false;
+    bool failing_ = false;  // fatal alert sealed, flushing before close
+
+    uint64_t bytes_from_tls_ = 0;
+    uint64_t bytes_to_tls_ = 0;
+    std::string sni_;
+    std::string alpn_;
+    std::string close_reason_;
+};
+
+}  // namespace tlsward::netproc

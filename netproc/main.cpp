@@ -1,0 +1,51 @@
+// tlsward-netproc: the network process. Started by the supervisor only.
+#include <signal.h>
+#include <uv.h>
+
+#include <cstdio>
+
+#include "common/child_bootstrap.hpp"
+#include "common/log.hpp"
+#include "netproc/netproc.hpp"
+#include "netproc/record_layer.hpp"
+
+using namespace tlsward;
+
+int main(int argc, char** argv) {
+    log_init("netproc");
+    auto args = parse_child_args(argc, argv);
+    if (!args) {
+        std::fprintf(stderr, "tlsward-netproc: %s\n", args.message().c_str());
+        return 2;
+    }
+    child_bootstrap(args.value(), "tlsward-net");
+    // Writes to a closed peer return EPIPE (MSG_NOSIGNAL covers sockets;
+    // this covers everything else). Stop signals (a terminal's SIGINT, a
+    // service manager's SIGTERM to the whole group) are the supervisor's
+    // to handle: it tells us how to stop, so draining is not cut short.
+    signal(SIGPIPE, SIG_IGN);
+    signal(SIGINT, SIG_IGN);
+    signal(SIGTERM, SIG_IGN);
+    signal(SIGHUP, SIG_IGN);
+
+    // Fetch every cipher and KDF once, before any connection (OpenSSL 3.0
+    // looks algorithms up, with locks, on every fetch).
+    if (auto s = netproc::RecordLayer::prefetch_algorithms(); !s) {
+        LOG_ERROR("event=exit reason=\"%s\"", s.message().c_str());
+        return 1;
+    }
+
+    uv_loop_t loop;
+    uv_loop_init(&loop);
+    int code;
+    {
+        netproc::NetProc np(&loop, args.value(), UniqueFd(kControlFd));
+        uv_run(&loop, UV_RUN_DEFAULT);
+        code = np.exit_code();
+    }
+    // Let the handles closed by the destructors finish closing.
+    uv_run(&loop, UV_RUN_NOWAIT);
+    uv_loop_close(&loop);
+    LOG_DEBUG("event=exit code=%d", code);
+    return code;
+}

@@ -1,0 +1,192 @@
+#include "netproc/netproc.hpp"
+
+#include "common/log.hpp"
+#include "ipc/messages.hpp"
+
+namespace tlsward::netproc {
+
+namespace {
+// 32 KiB holds two full records; three per busy connection.
+constexpr size_t kBlockSize = 32 * 1024;
+constexpr size_t kMaxFreeBlocks = 1024;
+// After the drain time, connections get this long to flush close_notify.
+constexpr uint64_t kFinalFlushMs = 2000;
+}  // namespace
+
+NetProc::NetProc(uv_loop_t* loop, const ChildArgs& args, UniqueFd control)
+    : loop_(loop),
+      args_(args),
+      buffers_(kBlockSize, kMaxFreeBlocks),
+      helpers_(loop, HelperPool::Callbacks{[this](uint64_t id, ipc::HandshakeDone&& hd) {
+                                               auto it = connections_.find(id);
+                                               if (it != connections_.end())
+                                                   it->second->on_handshake_done(std::move(hd));
+                                           },
+                                           [this](uint64_t id, const ipc::HandshakeFailed& f) {
+                                               auto it = connections_.find(id);
+                                               if (it != connections_.end())
+                                                   it->second->on_handshake_failed(f);
+                                           }}),
+      reaper_(loop, [this] { graveyard_.clear(); }),
+      drain_timer_(loop, [] {}) {
+    env_.loop = loop;
+    env_.buffers = &buffers_;
+    env_.helpers = &helpers_;
+    env_.closed = [this](Connection* c) { on_connection_closed(c); };
+    control_ = std::make_unique<ipc::UvChannel>(
+        loop, std::move(control), "supervisor",
+        [this](ipc::Message&& m) { on_control_message(std::move(m)); },
+        [this](const Error& e) { on_control_failed(e); });
+}
+
+NetProc::~NetProc() {
+    listeners_.clear();
+    staged_listeners_.clear();
+    for (auto& [id, c] : connections_) c->finish();
+    connections_.clear();
+    graveyard_.clear();
+}
+
+void NetProc::protocol_violation(const std::string& what) {
+    LOG_ERROR("event=protocol_violation peer=supervisor reason=\"%s\"", what.c_str());
+    stop(1);
+}
+
+void NetProc::on_control_failed(const Error& e) {
+    if (e.message == ipc::kPeerClosed) {
+        LOG_INFO("event=exit reason=\"supervisor closed the control channel\"");
+        stop(0);
+    } else {
+        protocol_violation(e.message);
+    }
+}
+
+void NetProc::on_control_message(ipc::Message&& m) {
+    using ipc::MsgType;
+    switch (m.type()) {
+        case MsgType::np_service: {
+            auto s = ipc::decode_message<ipc::NpService>(m);
+            if (!s) return protocol_violation(s.message());
+            auto svc = std::make_shared<Service>();
+            svc->config = std::move(s.value());
+            staged_services_[svc->config.id] = svc;
+            return;
+        }
+        case MsgType::np_listener: {
+            auto l = ipc::decode_message<ipc::NpListener>(m);
+            if (!l) return protocol_violation(l.message());
+            uint32_t sid = l->service_id;
+            if (!staged_services_.count(sid))
+                return protocol_violation(strfmt("NP_LISTENER for unknown service %u", sid));
+            staged_listeners_.push_back(
+                std::make_unique<Listener>(loop_, sid, l->address, m.take_fd(),
+                                           [this, sid](UniqueFd fd, const SocketAddress& p) {
+                                               on_accept(sid, std::move(fd), p);
+                                           }));
+            return;
+        }
+        case MsgType::np_helper: {
+            auto h = ipc::decode_message<ipc::NpHelper>(m);
+            if (!h) return protocol_violation(h.message());
+            helpers_.add_helper(h->slot, h->generation, m.take_fd());
+            return;
+        }
+        case MsgType::np_config_done: {
+            auto d = ipc::decode_message<ipc::NpConfigDone>(m);
+            if (!d) return protocol_violation(d.message());
+            commit_config(d.value());
+            return;
+        }
+        case MsgType::ping: {
+            auto p = ipc::decode_message<ipc::Ping>(m);
+            if (!p) return protocol_violation(p.message());
+            control_->send(MsgType::pong, 0, ipc::encode_body(ipc::Pong{p->seq}));
+            return;
+        }
+        case MsgType::shutdown: {
+            auto s = ipc::decode_message<ipc::Shutdown>(m);
+            if (!s) return protocol_violation(s.message());
+            begin_shutdown(s->drain_ms);
+            return;
+        }
+        default:
+            return protocol_violation(strfmt("message %s is not accepted from the supervisor",
+                                             ipc::msg_type_name(m.type())));
+    }
+}
+
+void NetProc::commit_config(const ipc::NpConfigDone& done) {
+    generation_ = done.generation;
+    for (auto& [id, s] : staged_services_) s->generation = done.generation;
+    services_ = std::move(staged_services_);
+    staged_services_.clear();
+    // The supervisor sends every listener of the new generation (copies of
+    // the sockets it keeps), so the old set is simply replaced.
+    listeners_ = std::move(staged_listeners_);
+    staged_listeners_.clear();
+    helpers_.set_generation(done.generation);
+    helpers_.set_limits(done.handshake_queue_limit, done.max_jobs_per_helper);
+    if (!shutting_down_)
+        for (auto& l : listeners_) l->start();
+    LOG_INFO("event=config_applied generation=%u services=%zu listeners=%zu", generation_,
+             services_.size(), listeners_.size());
+    if (!ready_sent_) {
+        ipc::Ready r{ipc::ProcessRole::netproc, generation_, args_.slot};
+        control_->send(ipc::MsgType::ready, 0, ipc::encode_body(r));
+        ready_sent_ = true;
+    }
+}
+
+void NetProc::on_accept(uint32_t service_id, UniqueFd fd, const SocketAddress& peer) {
+    auto it = services_.find(service_id);
+    if (it == services_.end() || shutting_down_) return;  // fd closes on return
+    uint64_t id = next_conn_id_++;
+    auto conn = std::make_unique<Connection>(env_, id, it->second, std::move(fd), peer);
+    Connection* c = conn.get();
+    connections_.emplace(id, std::move(conn));
+    LOG_DEBUG("event=accept conn=%llu service=%s peer=%s", static_cast<unsigned long long>(id),
+              it->second->config.name.c_str(), peer.to_string().c_str());
+    if (!c->start()) {
+        LOG_WARN(
+            "event=refused conn=%llu service=%s peer=%s reason=\"handshake queue full "
+            "(%zu waiting)\"",
+            static_cast<unsigned long long>(id), it->second->config.name.c_str(),
+            peer.to_string().c_str(), helpers_.queue_depth());
+    }
+}
+
+void NetProc::on_connection_closed(Connection* c) {
+    auto it = connections_.find(c->id());
+    if (it == connections_.end()) return;
+    graveyard_.push_back(std::move(it->second));
+    connections_.erase(it);
+    if (shutting_down_) maybe_exit();
+}
+
+void NetProc::begin_shutdown(uint32_t drain_ms) {
+    if (shutting_down_) return;
+    shutting_down_ = true;
+    for (auto& l : listeners_) l->stop();
+    LOG_INFO("event=draining connections=%zu drain_ms=%u", connections_.size(), drain_ms);
+    drain_timer_.set_callback([this] {
+        LOG_INFO("event=drain_timeout connections=%zu", connections_.size());
+        std::vector<Connection*> open;
+        for (auto& [id, c] : connections_) open.push_back(c.get());
+        for (Connection* c : open) c->finish();
+        drain_timer_.set_callback([this] { stop(0); });
+        drain_timer_.start(kFinalFlushMs);
+    });
+    drain_timer_.start(drain_ms);
+    maybe_exit();
+}
+
+void NetProc::maybe_exit() {
+    if (shutting_down_ && connections_.empty()) stop(0);
+}
+
+void NetProc::stop(int code) {
+    exit_code_ = code;
+    uv_stop(loop_);
+}
+
+}  // namespace tlsward::netproc

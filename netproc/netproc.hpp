@@ -1,0 +1,75 @@
+// The network process: every socket, one libuv loop. It learns its
+// services, listening sockets and helper channels from the supervisor over
+// the control channel (fd 3), accepts connections, lends each to a crypto
+// helper for the handshake and then carries the traffic itself.
+//
+// Channels and what each may send netproc (anything else is a protocol
+// violation; see on_control_message and HelperPool::on_message):
+//   supervisor: NP_SERVICE, NP_LISTENER, NP_HELPER, NP_CONFIG_DONE, PING, SHUTDOWN
+//   helper[i]:  HANDSHAKE_DONE, HANDSHAKE_FAILED (only for its own jobs)
+#pragma once
+
+#include <uv.h>
+
+#include <map>
+#include <memory>
+#include <unordered_map>
+#include <vector>
+
+#include "common/child_bootstrap.hpp"
+#include "common/uv_handles.hpp"
+#include "ipc/uv_channel.hpp"
+#include "netproc/buffer_pool.hpp"
+#include "netproc/connection.hpp"
+#include "netproc/helper_pool.hpp"
+#include "netproc/listener.hpp"
+#include "netproc/service.hpp"
+
+namespace tlsward::netproc {
+
+class NetProc {
+public:
+    NetProc(uv_loop_t* loop, const ChildArgs& args, UniqueFd control);
+    ~NetProc();
+
+    // Exit status once the loop has stopped.
+    int exit_code() const { return exit_code_; }
+
+private:
+    void on_control_message(ipc::Message&& m);
+    void on_control_failed(const Error& e);
+    void protocol_violation(const std::string& what);
+
+    void commit_config(const ipc::NpConfigDone& done);
+    void on_accept(uint32_t service_id, UniqueFd fd, const SocketAddress& peer);
+    void on_connection_closed(Connection* c);
+    void begin_shutdown(uint32_t drain_ms);
+    void maybe_exit();
+    void stop(int code);
+
+    uv_loop_t* loop_;
+    ChildArgs args_;
+    std::unique_ptr<ipc::UvChannel> control_;
+    BufferPool buffers_;
+    HelperPool helpers_;
+    Connection::Env env_;
+
+    uint32_t generation_ = 0;
+    std::map<uint32_t, std::shared_ptr<Service>> services_;
+    std::vector<std::unique_ptr<Listener>> listeners_;
+    // Staged by NP_SERVICE / NP_LISTENER until NP_CONFIG_DONE commits them.
+    std::map<uint32_t, std::shared_ptr<Service>> staged_services_;
+    std::vector<std::unique_ptr<Listener>> staged_listeners_;
+
+    uint64_t next_conn_id_ = 1;
+    std::unordered_map<uint64_t, std::unique_ptr<Connection>> connections_;
+    std::vector<std::unique_ptr<Connection>> graveyard_;
+    UvCheck reaper_;
+
+    bool ready_sent_ = false;
+    bool shutting_down_ = false;
+    UvTimer drain_timer_;
+    int exit_code_ = 0;
+};
+
+}  // namespace tlsward::netproc

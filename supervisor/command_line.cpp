@@ -1,0 +1,343 @@
+// "tlsward COMMAND [OPTIONS]". Each command declares the options it takes;
+// anything else is an error naming the option, so a mistyped flag never
+// silently becomes a default.
+#include "supervisor/command_line.hpp"
+
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <set>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "supervisor/resolve.hpp"
+
+namespace tlsward::supervisor {
+namespace {
+
+struct OptionSpec {
+    const char* name;  // with the leading "--"
+    bool takes_value;
+    bool repeatable;
+};
+
+struct Option {
+    std::string name;
+    std::string value;
+};
+
+constexpr OptionSpec kRunOptions[] = {
+    {"--config", true, false},
+    {"--control", true, false},
+};
+constexpr OptionSpec kCheckOptions[] = {
+    {"--config", true, false},
+};
+constexpr OptionSpec kTunnelOptions[] = {
+    {"--listen", true, true},
+    {"--target", true, false},
+    {"--cert", true, true},
+    {"--key", true, true},
+    {"--helpers", true, false},
+    {"--handshake-timeout", true, false},
+    {"--connect-timeout", true, false},
+    {"--idle-timeout", true, false},
+    {"--name", true, false},
+    {"--log-level", true, false},
+    {"--control", true, false},
+};
+constexpr OptionSpec kStatusOptions[] = {
+    {"--json", false, false},
+    {"--control", true, false},
+};
+constexpr OptionSpec kReloadOptions[] = {
+    {"--control", true, false},
+};
+
+struct Parsed {
+    std::vector<Option> options;
+    std::vector<std::string> positionals;
+    bool help = false;
+};
+
+// Splits argv[2..] into options (checked against specs) and positionals.
+Result<Parsed> split_args(int argc, char** argv, const std::string& command,
+                          std::span<const OptionSpec> specs) {
+    Parsed out;
+    std::set<std::string> seen;
+    for (int i = 2; i < argc; ++i) {
+        std::string arg = argv[i];
+        if (arg == "--help" || arg == "-h") {
+            out.help = true;
+            continue;
+        }
+        if (arg.size() < 2 || arg[0] != '-') {
+            out.positionals.push_back(arg);
+            continue;
+        }
+        std::string name = arg;
+        std::string value;
+        bool inline_value = false;
+        if (size_t eq = arg.find('='); eq != std::string::npos && arg.rfind("--", 0) == 0) {
+            name = arg.substr(0, eq);
+            value = arg.substr(eq + 1);
+            inline_value = true;
+        }
+        const OptionSpec* spec = nullptr;
+        for (const OptionSpec& s : specs)
+            if (name == s.name) spec = &s;
+        if (spec == nullptr)
+            return err("unknown option %s for 'tlsward %s'", name.c_str(), command.c_str());
+        if (!spec->takes_value) {
+            if (inline_value) return err("option %s takes no value", name.c_str());
+        } else if (!inline_value) {
+            if (i + 1 >= argc || std::string_view(argv[i + 1]).rfind("--", 0) == 0)
+                return err("option %s needs a value", name.c_str());
+            value = argv[++i];
+        }
+        if (spec->takes_value && value.empty()) return err("option %s needs a value", name.c_str());
+        if (!spec->repeatable && !seen.insert(name).second)
+            return err("option %s is given more than once", name.c_str());
+        out.options.push_back({name, value});
+    }
+    return out;
+}
+
+Status no_positionals(const Parsed& p, const std::string& command) {
+    if (!p.positionals.empty())
+        return err("unexpected argument \"%s\" for 'tlsward %s'", p.positionals[0].c_str(),
+                   command.c_str());
+    return {};
+}
+
+std::string absolute(const std::string& path) {
+    if (path.empty() || path[0] == '/') return path;
+    char cwd[4096];
+    if (getcwd(cwd, sizeof cwd) == nullptr) return path;
+    std::string base = cwd;
+    if (base != "/") base += '/';
+    return base + path;
+}
+
+Result<uint64_t> parse_count(const std::string& flag, const std::string& text, uint64_t max) {
+    if (text.empty() || text.size() > 10 ||
+        text.find_first_not_of("0123456789") != std::string::npos || std::stoull(text) > max)
+        return err("option %s must be a whole number from 0 to %llu, got \"%s\"", flag.c_str(),
+                   static_cast<unsigned long long>(max), text.c_str());
+    return std::stoull(text);
+}
+
+Result<uint32_t> parse_timeout(const std::string& flag, const std::string& text, uint32_t min,
+                               uint32_t max, bool allow_zero) {
+    auto d = parse_duration_ms(text, true);
+    if (!d)
+        return err(
+            "option %s must be a number of seconds or a duration like \"10s\" or "
+            "\"500ms\", got \"%s\"",
+            flag.c_str(), text.c_str());
+    if (allow_zero && d.value() == 0) return uint32_t{0};
+    if (d.value() < min || d.value() > max)
+        return err("option %s must be %sbetween %s and %s, got \"%s\"", flag.c_str(),
+                   allow_zero ? "0 (none) or " : "", format_duration_ms(min).c_str(),
+                   format_duration_ms(max).c_str(), text.c_str());
+    return static_cast<uint32_t>(d.value());
+}
+
+Status build_tunnel(const Parsed& p, const std::string& command, Command& cmd) {
+    if (auto s = no_positionals(p, command); !s) return s;
+    Config& config = cmd.config;
+    config.source = kCommandLineSource;
+    ServiceConfig svc;
+    svc.mode = cmd.kind == CommandKind::server ? ipc::TlsRole::server : ipc::TlsRole::client;
+    svc.name = command;
+    std::vector<std::string> certs, keys;
+    std::set<std::string> listen_seen;
+
+    for (const Option& o : p.options) {
+        const std::string& v = o.value;
+        if (o.name == "--listen") {
+            auto a = resolve_listen(v);
+            if (!a) return err("option --listen: %s", a.message().c_str());
+            if (a->port() != 0 && !listen_seen.insert(a->to_string()).second)
+                return err("option --listen: address %s is given twice", a->to_string().c_str());
+            svc.listen.push_back(v);
+        } else if (o.name == "--target") {
+            if (auto s = check_target_syntax(v); !s)
+                return err("option --target: %s", s.message().c_str());
+            svc.target = v;
+        } else if (o.name == "--cert") {
+            certs.push_back(absolute(v));
+        } else if (o.name == "--key") {
+            keys.push_back(absolute(v));
+        } else if (o.name == "--helpers") {
+            auto n = parse_count(o.name, v, kMaxHelpers);
+            if (!n) return n.error();
+            config.global.helpers = static_cast<unsigned>(n.value());
+        } else if (o.name == "--handshake-timeout") {
+            auto t =
+                parse_timeout(o.name, v, kMinHandshakeTimeoutMs, kMaxHandshakeTimeoutMs, false);
+            if (!t) return t.error();
+            svc.handshake_timeout_ms = t.value();
+        } else if (o.name == "--connect-timeout") {
+            auto t = parse_timeout(o.name, v, kMinConnectTimeoutMs, kMaxConnectTimeoutMs, false);
+            if (!t) return t.error();
+            svc.connect_timeout_ms = t.value();
+        } else if (o.name == "--idle-timeout") {
+            auto t = parse_timeout(o.name, v, kMinIdleTimeoutMs, kMaxIdleTimeoutMs, true);
+            if (!t) return t.error();
+            svc.idle_timeout_ms = t.value();
+        } else if (o.name == "--name") {
+            if (!valid_service_name(v))
+                return err(
+                    "option --name must be 1 to 64 characters from a-z, A-Z, 0-9, '_', "
+                    "'.' and '-', got \"%s\"",
+                    v.c_str());
+            svc.name = v;
+        } else if (o.name == "--log-level") {
+            if (!parse_log_level(v, config.global.log_level))
+                return err("option --log-level must be debug, info, warn or error, got \"%s\"",
+                           v.c_str());
+        } else if (o.name == "--control") {
+            cmd.control_path = v;
+        }
+    }
+    if (svc.listen.empty()) return err("'tlsward %s' needs --listen ADDR:PORT", command.c_str());
+    if (svc.target.empty()) return err("'tlsward %s' needs --target HOST:PORT", command.c_str());
+    if (certs.size() != keys.size())
+        return err("options --cert and --key come in pairs (got %zu --cert and %zu --key)",
+                   certs.size(), keys.size());
+    for (size_t i = 0; i < certs.size(); ++i) svc.certificates.push_back({certs[i], keys[i]});
+    if (svc.mode == ipc::TlsRole::server && svc.certificates.empty())
+        return err("'tlsward server' needs --cert FILE and --key FILE");
+    if (svc.mode == ipc::TlsRole::client && svc.certificates.size() > 1)
+        return err("'tlsward client' takes at most one --cert/--key pair");
+    config.services.push_back(std::move(svc));
+    return {};
+}
+
+}  // namespace
+
+Result<Command> parse_command_line(int argc, char** argv) {
+    Command cmd;
+    if (argc < 2 || argv == nullptr) return err("no command given");
+    const std::string command = argv[1];
+    if (command == "help" || command == "--help" || command == "-h") {
+        cmd.kind = CommandKind::help;
+        return cmd;
+    }
+    if (command == "version" || command == "--version") {
+        if (argc > 2) return err("unexpected argument \"%s\" for 'tlsward version'", argv[2]);
+        cmd.kind = CommandKind::version;
+        return cmd;
+    }
+    if (!command.empty() && command[0] == '-')
+        return err(
+            "unknown option %s (options come after the command, as in 'tlsward run "
+            "--config FILE')",
+            command.c_str());
+
+    std::span<const OptionSpec> specs;
+    if (command == "run") {
+        cmd.kind = CommandKind::run;
+        specs = kRunOptions;
+    } else if (command == "check") {
+        cmd.kind = CommandKind::check;
+        specs = kCheckOptions;
+    } else if (command == "server") {
+        cmd.kind = CommandKind::server;
+        specs = kTunnelOptions;
+    } else if (command == "client") {
+        cmd.kind = CommandKind::client;
+        specs = kTunnelOptions;
+    } else if (command == "status") {
+        cmd.kind = CommandKind::status;
+        specs = kStatusOptions;
+    } else if (command == "reload") {
+        cmd.kind = CommandKind::reload;
+        specs = kReloadOptions;
+    } else if (command == "selftest") {
+        cmd.kind = CommandKind::selftest;
+    } else {
+        return err("unknown command \"%s\"", command.c_str());
+    }
+
+    auto parsed = split_args(argc, argv, command, specs);
+    if (!parsed) return parsed.error();
+    const Parsed& p = parsed.value();
+    if (p.help) {
+        Command help;
+        help.kind = CommandKind::help;
+        return help;
+    }
+
+    switch (cmd.kind) {
+        case CommandKind::run:
+        case CommandKind::check:
+            if (auto s = no_positionals(p, command); !s) return s.error();
+            cmd.config_path = kDefaultConfigPath;
+            for (const Option& o : p.options) {
+                if (o.name == "--config") cmd.config_path = o.value;
+                if (o.name == "--control") cmd.control_path = o.value;
+            }
+            break;
+        case CommandKind::server:
+        case CommandKind::client:
+            if (auto s = build_tunnel(p, command, cmd); !s) return s.error();
+            break;
+        case CommandKind::status:
+        case CommandKind::reload:
+            if (auto s = no_positionals(p, command); !s) return s.error();
+            for (const Option& o : p.options) {
+                if (o.name == "--json") cmd.json = true;
+                if (o.name == "--control") cmd.control_path = o.value;
+            }
+            break;
+        case CommandKind::selftest:
+            if (p.positionals.empty())
+                return err("'tlsward selftest' needs what to test (sandbox)");
+            if (p.positionals.size() > 1)
+                return err("unexpected argument \"%s\" for 'tlsward selftest'",
+                           p.positionals[1].c_str());
+            if (p.positionals[0] != "sandbox")
+                return err("unknown selftest \"%s\" (known: sandbox)", p.positionals[0].c_str());
+            cmd.selftest_what = p.positionals[0];
+            break;
+        default:
+            break;
+    }
+    return cmd;
+}
+
+std::string usage_text() {
+    return strfmt(
+        "usage:\n"
+        "  tlsward run [--config FILE] [--control PATH]\n"
+        "      run the daemon with a configuration file (default %s)\n"
+        "  tlsward check [--config FILE]\n"
+        "      validate the configuration, load every certificate and key, resolve targets\n"
+        "  tlsward server --listen ADDR:PORT --target HOST:PORT --cert FILE --key FILE\n"
+        "                 [--listen ADDR:PORT ...] [--cert FILE --key FILE ...]\n"
+        "                 [--helpers N] [--handshake-timeout SECONDS] [--connect-timeout SECONDS]\n"
+        "                 [--idle-timeout SECONDS] [--name NAME] [--log-level LEVEL]\n"
+        "                 [--control PATH]\n"
+        "      terminate TLS on ADDR:PORT and forward plaintext to the target\n"
+        "  tlsward client --listen ADDR:PORT --target HOST:PORT [--cert FILE --key FILE]\n"
+        "                 [same options as server]\n"
+        "      accept plaintext on ADDR:PORT and forward it over TLS to the target\n"
+        "  tlsward status [--json] [--control PATH]\n"
+        "  tlsward reload [--control PATH]\n"
+        "  tlsward selftest sandbox\n"
+        "  tlsward version\n"
+        "  tlsward help\n"
+        "\n"
+        "Options take \"--flag value\" or \"--flag=value\". Listen addresses are numeric\n"
+        "(127.0.0.1:8443, [::1]:8443, *:8443); targets may be names or unix:/path.\n"
+        "Durations are seconds (10) or a number with a unit (500ms, 10s, 2m).\n"
+        "LEVEL is debug, info, warn or error. See docs/configuration.md.\n",
+        kDefaultConfigPath);
+}
+
+}  // namespace tlsward::supervisor

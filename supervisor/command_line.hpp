@@ -1,0 +1,30 @@
+// The "tlsward" command line: run, check, server, client, status, reload,
+// selftest, version, help. "server" and "client" build a one-service Config
+// from flags (ghostunnel-style quick mode).
+#pragma once
+
+#include <string>
+
+#include "common/result.hpp"
+#include "supervisor/config.hpp"
+
+namespace tlsward::supervisor {
+
+enum class CommandKind { run, check, server, client, status, reload, selftest, version, help };
+
+struct Command {
+    CommandKind kind = CommandKind::help;
+    std::string config_path;    // run/check: --config FILE (default kDefaultConfigPath)
+    Config config;              // server/client: built from flags (source = "command line")
+    std::string control_path;   // --control PATH (run/server/client/status/reload)
+    bool json = false;          // status --json
+    std::string selftest_what;  // selftest sandbox
+    bool foreground = true;
+};
+
+// argv[0] is the program. Errors are one line naming the bad flag; the caller
+// prints usage_text() after it. Accepts "--flag value" and "--flag=value".
+Result<Command> parse_command_line(int argc, char** argv);
+std::string usage_text();
+
+}  // namespace tlsward::supervisor

@@ -1,0 +1,96 @@
+// Value rules shared by the TOML loader (config_loader.cpp) and the command
+// line (command_line.cpp). No toml++ here: this file compiles fast.
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include "common/address.hpp"
+#include "supervisor/config.hpp"
+
+namespace tlsward::supervisor {
+namespace {
+
+constexpr uint64_t kSaturated = uint64_t{1} << 62;
+
+uint64_t mul_sat(uint64_t a, uint64_t b) {
+    if (a != 0 && b > kSaturated / a) return kSaturated;
+    return a * b;
+}
+
+}  // namespace
+
+Result<uint64_t> parse_duration_ms(std::string_view text, bool allow_bare_seconds) {
+    size_t i = 0;
+    uint64_t n = 0;
+    while (i < text.size() && text[i] >= '0' && text[i] <= '9') {
+        n = mul_sat(n, 10);
+        if (n < kSaturated) n += static_cast<uint64_t>(text[i] - '0');
+        ++i;
+    }
+    if (i == 0) return err("not a duration");
+    std::string_view unit = text.substr(i);
+    uint64_t scale = 0;
+    if (unit == "ms")
+        scale = 1;
+    else if (unit == "s" || (unit.empty() && allow_bare_seconds))
+        scale = 1000;
+    else if (unit == "m")
+        scale = 60 * 1000;
+    else if (unit == "h")
+        scale = 3600 * 1000;
+    else
+        return err("not a duration");
+    return mul_sat(n, scale);
+}
+
+std::string format_duration_ms(uint64_t ms) {
+    if (ms == 0) return "0s";
+    if (ms % (3600 * 1000) == 0)
+        return strfmt("%lluh", static_cast<unsigned long long>(ms / 3600000));
+    if (ms % (60 * 1000) == 0) return strfmt("%llum", static_cast<unsigned long long>(ms / 60000));
+    if (ms % 1000 == 0) return strfmt("%llus", static_cast<unsigned long long>(ms / 1000));
+    return strfmt("%llums", static_cast<unsigned long long>(ms));
+}
+
+bool valid_service_name(std::string_view name) {
+    if (name.empty() || name.size() > 64) return false;
+    for (char c : name) {
+        bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                  c == '_' || c == '.' || c == '-';
+        if (!ok) return false;
+    }
+    return true;
+}
+
+bool valid_user_name(std::string_view name) {
+    if (name.empty() || name.size() > 32) return false;
+    for (char c : name) {
+        auto u = static_cast<unsigned char>(c);
+        if (u <= 0x20 || u == 0x7f || c == '/' || c == ':') return false;
+    }
+    return true;
+}
+
+Status check_target_syntax(const std::string& target) {
+    for (char c : target) {
+        auto u = static_cast<unsigned char>(c);
+        if (u < 0x20 || u == 0x7f || c == ' ')
+            return err("target \"%s\" contains a space or control character", target.c_str());
+    }
+    if (target.rfind("unix:", 0) == 0) {
+        if (target.size() < 6 || target[5] != '/')
+            return err(
+                "target \"%s\": the unix socket path must be absolute, like "
+                "\"unix:/run/app.sock\"",
+                target.c_str());
+        auto a = parse_numeric_address(target);
+        if (!a) return a.error();
+        return {};
+    }
+    auto hp = split_host_port(target);
+    if (!hp) return hp.error();
+    if (hp->second == 0) return err("target \"%s\": port 0 is not allowed", target.c_str());
+    return {};
+}
+
+}  // namespace tlsward::supervisor
