@@ -2,6 +2,7 @@
 running tlsward whose log is watched. Every scenario starts the real
 binaries from TLSWARD_BUILD_DIR and talks to them over 127.0.0.1 only."""
 
+import atexit
 import hashlib
 import os
 import re
@@ -204,11 +205,19 @@ class Tlsward:
         self.proc = subprocess.Popen([TLSWARD, *args], stdout=subprocess.PIPE,
                                      stderr=subprocess.STDOUT, env=full_env)
         threading.Thread(target=self._read, daemon=True).start()
+        # A failing scenario exits early; never leave a daemon behind (its
+        # children follow it through PR_SET_PDEATHSIG).
+        atexit.register(self._kill_if_running)
         if wait_ready:
             self.wait_for("event=ready", timeout=20 * SLOW)
         self.ports = [int(m.group(1)) for m in
                       (re.search(r"event=listening .*address=\S+:(\d+)", l) for l in self.lines)
                       if m]
+
+    def _kill_if_running(self):
+        if self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()
 
     def _read(self):
         for raw in self.proc.stdout:
