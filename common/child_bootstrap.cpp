@@ -36,11 +36,24 @@ Result<ChildArgs> parse_child_args(int argc, char** argv) {
         } else if (k == "--parent-pid" && parse_u32(v, n)) {
             a.parent_pid = static_cast<pid_t>(n);
         } else if (k == "--log-level" && parse_log_level(v, a.log_level)) {
+        } else if (k == "--uid" && parse_u32(v, n)) {
+            a.identity.uid = static_cast<uid_t>(n);
+        } else if (k == "--gid" && parse_u32(v, n)) {
+            a.identity.gid = static_cast<gid_t>(n);
+        } else if (k == "--chroot" && v[0] == '/') {
+            a.identity.chroot_dir = v;
+        } else if (k == "--sandbox-selftest" && v[0] != '\0') {
+            a.sandbox_selftest = v;
         } else {
             return err("bad argument %s %s (this program is started by tlsward)", k.c_str(), v);
         }
     }
-    if (a.parent_pid == 0) return err("--parent-pid missing (this program is started by tlsward)");
+    if (a.identity.uid.has_value() != a.identity.gid.has_value())
+        return err("--uid and --gid go together");
+    if (!a.identity.chroot_dir.empty() && !a.identity.uid)
+        return err("--chroot needs --uid and --gid");
+    if (a.parent_pid == 0 && a.sandbox_selftest.empty())
+        return err("--parent-pid missing (this program is started by tlsward)");
     return a;
 }
 

@@ -4,9 +4,17 @@
 // execs children as:
 //
 //   <exe> --slot N --generation G --parent-pid P [--log-level L]
+//         [--uid U --gid G [--chroot DIR]]
 //
 // with argv[0] set to the process title ("tlsward: netproc",
-// "tlsward: crypto[0]") and the control channel on fd 3.
+// "tlsward: crypto[0]") and the control channel on fd 3. --uid/--gid/
+// --chroot are given when the supervisor runs as root: the child becomes
+// that user in that empty directory (common/sandbox.hpp). `tlsward selftest
+// sandbox` starts a child as
+//
+//   <exe> --sandbox-selftest PROBE [--uid U --gid G [--chroot DIR]]
+//
+// which applies the role's sandbox, makes one forbidden call and reports.
 #pragma once
 
 #include <sys/types.h>
@@ -16,6 +24,7 @@
 
 #include "common/log.hpp"
 #include "common/result.hpp"
+#include "common/sandbox.hpp"
 
 namespace tlsward {
 
@@ -26,6 +35,8 @@ struct ChildArgs {
     uint32_t generation = 0;
     pid_t parent_pid = 0;
     LogLevel log_level = LogLevel::info;
+    sandbox::Identity identity;
+    std::string sandbox_selftest;  // the probe to run; empty = a normal start
 };
 
 Result<ChildArgs> parse_child_args(int argc, char** argv);

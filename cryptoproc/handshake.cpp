@@ -67,12 +67,15 @@ Result<std::unique_ptr<Handshake>> Handshake::create(uv_loop_t* loop, const Serv
     hs->rbio_ = rbio;
     hs->wbio_ = wbio;
 
-    if (service.role == ipc::TlsRole::server)
-        SSL_set_accept_state(ssl);
-    else
+    hs->client_ = service.role == ipc::TlsRole::client;
+    if (hs->client_)
         SSL_set_connect_state(ssl);
+    else
+        SSL_set_accept_state(ssl);
     if (auto s = restrict_ciphers(ssl, request.aead_mask); !s) return s.error();
     if (auto s = hs->keys_.attach(ssl); !s) return s.error();
+    if (auto s = attach_notes(ssl, &hs->notes_); !s) return s.error();
+    if (auto s = prepare_ssl(ssl, service, request.server_name); !s) return s.error();
     SSL_set_app_data(ssl, hs.get());
     SSL_set_info_callback(ssl, &Handshake::on_info);
     SSL_set_msg_callback(ssl, &Handshake::on_msg);
@@ -119,8 +122,14 @@ Handshake::~Handshake() {
 
 void Handshake::start() {
     started_ms_ = uv_now(loop_);
-    want_read_ = true;
     deadline_->start(req_.deadline_ms);
+    if (client_) {
+        // A connected socket is writable at once: the first poll callback
+        // writes our ClientHello (never from inside start()).
+        poll_->set_events(UV_WRITABLE);
+        return;
+    }
+    want_read_ = true;
     update_poll();
 }
 
@@ -307,6 +316,8 @@ void Handshake::fail_from_ssl(int ssl_error, const std::string& ossl) {
         fail(ipc::FailReason::alert_received, 0, "peer sent close_notify during the handshake");
         return;
     }
+    // A callback's reason (SNI, ALPN, certificate) says more than OpenSSL's.
+    std::string why = notes_.failure.empty() ? ossl : notes_.failure + " (" + ossl + ")";
     if (ssl_error != SSL_ERROR_SSL) {
         fail(ipc::FailReason::internal, 0,
              strfmt("SSL_do_handshake: SSL_get_error %d: %s", ssl_error,
@@ -316,10 +327,10 @@ void Handshake::fail_from_ssl(int ssl_error, const std::string& ossl) {
     if (alert_received_ >= 0) {
         fail(ipc::FailReason::alert_received, static_cast<uint8_t>(alert_received_),
              strfmt("peer sent alert %s: %s", SSL_alert_desc_string_long(alert_received_),
-                    ossl.c_str()));
+                    why.c_str()));
     } else if (alert_sent_ >= 0) {
         fail(ipc::FailReason::alert_sent, static_cast<uint8_t>(alert_sent_),
-             strfmt("sent alert %s: %s", SSL_alert_desc_string_long(alert_sent_), ossl.c_str()));
+             strfmt("sent alert %s: %s", SSL_alert_desc_string_long(alert_sent_), why.c_str()));
     } else {
         // OpenSSL stays silent on bytes that are not TLS at all (wrong
         // version number, an HTTP request): nothing was sent.

@@ -53,6 +53,7 @@ struct HandshakeRequest {
     uint32_t deadline_ms = 10000;
     uint8_t aead_mask = ipc::kAeadAll;
     uint32_t helper_generation = 0;
+    std::string server_name;  // client role: SNI from the job (empty: the service's)
 };
 
 class Handshake {
@@ -71,7 +72,8 @@ public:
     Handshake(const Handshake&) = delete;
     Handshake& operator=(const Handshake&) = delete;
 
-    // Arms the poll (readable: the ClientHello) and the deadline timer.
+    // Arms the poll (server: readable, for the ClientHello; client:
+    // writable, to send ours) and the deadline timer.
     void start();
     // Stops without a completion (the job's channel is gone). Safe from
     // any callback; the fd is closed when the object is destroyed.
@@ -111,13 +113,14 @@ private:
     uv_loop_t* loop_;
     HandshakeRequest req_;
     std::string service_name_;
-    uint32_t default_deadline_ms_;
     Completion done_;
     UniqueFd fd_;
     SslPtr ssl_;
     BIO* rbio_ = nullptr;  // owned by ssl_
     BIO* wbio_ = nullptr;  // owned by ssl_
     KeyCapture keys_;
+    SslNotes notes_;
+    bool client_ = false;
     std::vector<uint8_t> out_;  // handshake bytes not yet sent
     size_t out_off_ = 0;
     std::unique_ptr<UvPoll> poll_;

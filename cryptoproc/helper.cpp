@@ -64,6 +64,8 @@ bool send_body(ipc::UvChannel& ch, uint64_t request_id, const T& body) {
 const Helper::Accept Helper::kFromSupervisor[] = {
     {MsgType::cp_service, &Helper::on_service},
     {MsgType::cp_certificate, &Helper::on_certificate},
+    {MsgType::cp_trust, &Helper::on_trust},
+    {MsgType::cp_ticket_keys, &Helper::on_ticket_keys},
     {MsgType::cp_config_done, &Helper::on_config_done},
     {MsgType::cp_netproc_channel, &Helper::on_netproc_channel},
     {MsgType::ping, &Helper::on_ping},
@@ -105,6 +107,7 @@ std::optional<ipc::HandshakeFailed> JobTable::start(uint64_t job_id, const ipc::
     req.deadline_ms = job.deadline_ms;
     req.aead_mask = job.aead_mask;
     req.helper_generation = generation_;
+    req.server_name = job.server_name;
     auto hs =
         Handshake::create(loop_, *service, req, std::move(fd),
                           [this, reply = std::move(reply)](Handshake& h, HandshakeResult&& r) {
@@ -250,6 +253,7 @@ Status Helper::on_service(ipc::Message& msg) {
     spec.name = m->name;
     spec.role = m->role;
     spec.handshake_timeout_ms = m->handshake_timeout_ms;
+    spec.tls = std::move(m->tls);
     return {};
 }
 
@@ -260,8 +264,39 @@ Status Helper::on_certificate(ipc::Message& msg) {
     auto it = pending_services_.find(m->service_id);
     if (it == pending_services_.end())
         return err("certificate for service id %u, which was not declared", m->service_id);
-    it->second.certificates.push_back(
-        CertificateSpec{std::move(m->chain_pem), std::move(m->key_pem)});
+    it->second.certificates.push_back(CertificateSpec{std::move(m->chain_pem),
+                                                      std::move(m->key_pem), std::move(m->names),
+                                                      std::move(m->ocsp_der)});
+    return {};
+}
+
+Status Helper::on_trust(ipc::Message& msg) {
+    if (configured_) return err("trust material after CP_CONFIG_DONE");
+    auto m = ipc::decode_message<ipc::CpTrust>(msg);
+    if (!m) return m.error();
+    auto it = pending_services_.find(m->service_id);
+    if (it == pending_services_.end())
+        return err("trust material for service id %u, which was not declared", m->service_id);
+    ServiceSpec& spec = it->second;
+    std::vector<uint8_t>& to = m->kind == ipc::TrustKind::client_ca   ? spec.client_ca_der
+                               : m->kind == ipc::TrustKind::server_ca ? spec.server_ca_der
+                                                                      : spec.crl_der;
+    if (to.size() + m->der.size() > kMaxTrustBytes)
+        return err("trust material for service id %u exceeds %zu bytes", m->service_id,
+                   kMaxTrustBytes);
+    to.insert(to.end(), m->der.begin(), m->der.end());
+    return {};
+}
+
+Status Helper::on_ticket_keys(ipc::Message& msg) {
+    auto m = ipc::decode_message<ipc::CpTicketKeys>(msg);
+    if (!m) return m.error();
+    for (auto& [id, svc] : services_)
+        if (auto s = svc->set_ticket_keys(*m); !s) return context(svc->name, s.error());
+    ticket_keys_ = std::move(*m);
+    have_ticket_keys_ = true;
+    LOG_INFO("event=ticket_keys keys=%zu sealing=%u", ticket_keys_.keys.size(),
+             static_cast<unsigned>(ticket_keys_.encrypt_index));
     return {};
 }
 
@@ -281,6 +316,9 @@ Status Helper::on_config_done(ipc::Message& msg) {
         if (!(*ctx)->ctx)
             LOG_WARN("event=service_unsupported service=%s reason=\"%s\"", spec.name.c_str(),
                      (*ctx)->unsupported.c_str());
+        if (have_ticket_keys_)
+            if (auto s = (*ctx)->set_ticket_keys(ticket_keys_); !s)
+                return context(spec.name, s.error());
         services_[id] = std::move(*ctx);
     }
     configured_ = true;

@@ -101,6 +101,8 @@ private:
     // supervisor -> helper
     Status on_service(ipc::Message& msg);
     Status on_certificate(ipc::Message& msg);
+    Status on_trust(ipc::Message& msg);
+    Status on_ticket_keys(ipc::Message& msg);
     Status on_config_done(ipc::Message& msg);
     Status on_netproc_channel(ipc::Message& msg);
     Status on_ping(ipc::Message& msg);
@@ -127,6 +129,11 @@ private:
 
     std::map<uint32_t, ServiceSpec> pending_services_;
     std::map<uint32_t, std::unique_ptr<ServiceContext>> services_;
+    // The latest session ticket master keys (wiped when replaced).
+    ipc::CpTicketKeys ticket_keys_;
+    bool have_ticket_keys_ = false;
+    // Trust material one service may receive (CAs + CRLs of one kind).
+    static constexpr size_t kMaxTrustBytes = 16u << 20;
     bool configured_ = false;
 
     JobTable jobs_;

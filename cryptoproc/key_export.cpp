@@ -9,6 +9,8 @@
 #include "common/openssl_error.hpp"
 #include "common/tls_suites.hpp"
 #include "cryptoproc/openssl_ptr.hpp"
+#include "cryptoproc/peer_verify.hpp"
+#include "cryptoproc/session_tickets.hpp"
 
 namespace tlsward::cryptoproc {
 
@@ -98,7 +100,9 @@ Status key_export_init() {
     if (!a.sha256 || !a.sha384) return err("EVP_MD_fetch(SHA2): %s", openssl_errors().c_str());
     a.capture_index = SSL_get_ex_new_index(0, nullptr, nullptr, nullptr, nullptr);
     if (a.capture_index < 0) return err("SSL_get_ex_new_index: %s", openssl_errors().c_str());
-    return {};
+    // What the TLS callbacks use, fetched now too (before the sandbox).
+    if (auto s = peer_verify_init(); !s) return s;
+    return session_tickets_init();
 }
 
 Status KeyCapture::attach(SSL* ssl) {
@@ -246,6 +250,15 @@ Result<ipc::HandshakeDone> export_handshake(SSL* ssl, const KeyCapture& keys,
         if (d.sni.size() > 255) return err("server name of %zu bytes", d.sni.size());
     }
     d.peer_identity = peer_identity(ssl);
+    if (X509* peer = SSL_get0_peer_certificate(ssl)) {
+        PeerNames names = peer_names(peer);
+        d.peer_cn = names.cn.substr(0, ipc::kMaxPeerCn);
+        d.peer_spki_sha256.assign(names.spki.begin(), names.spki.end());
+        d.flags |= ipc::kHandoffPeerCert;
+        if (SSL_get_verify_result(ssl) == X509_V_OK && SSL_get_verify_mode(ssl) != SSL_VERIFY_NONE)
+            d.flags |= ipc::kHandoffPeerVerified;
+    }
+    if (SSL_session_reused(ssl) == 1) d.flags |= ipc::kHandoffResumed;
     return d;
 }
 

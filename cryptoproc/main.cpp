@@ -6,15 +6,19 @@
 //
 // with its control channel on fd 3.
 #include <fcntl.h>
+#include <openssl/ssl.h>
 #include <uv.h>
 
 #include <csignal>
 
 #include "common/child_bootstrap.hpp"
 #include "common/log.hpp"
+#include "common/sandbox.hpp"
+#include "common/sandbox_selftest.hpp"
 #include "common/unique_fd.hpp"
 #include "cryptoproc/helper.hpp"
 #include "cryptoproc/key_export.hpp"
+#include "cryptoproc/sandbox_policy.hpp"
 
 using namespace tlsward;
 
@@ -25,8 +29,11 @@ int main(int argc, char** argv) {
         LOG_ERROR("event=exit reason=\"%s\"", args.message().c_str());
         return 2;
     }
+    if (!args->sandbox_selftest.empty())
+        return sandbox::run_selftest_probe(cryptoproc::sandbox_policy(), *args);
     log_set_role(strfmt("crypto[%u]", args->slot));
     child_bootstrap(*args, "tlsward-crypto");
+    sandbox::enter_early();
 
     if (fcntl(kControlFd, F_GETFD) < 0) {
         LOG_ERROR("event=exit reason=\"no control channel on fd %d\"", kControlFd);
@@ -34,7 +41,11 @@ int main(int argc, char** argv) {
     }
     // Writes to a peer that went away fail with EPIPE instead of killing us.
     std::signal(SIGPIPE, SIG_IGN);
-    // Algorithms are fetched once, before the first handshake.
+    // Everything that reads a file happens now: OpenSSL's configuration
+    // (SSL_CTXs are built later from PEM bytes over the channel, with no
+    // file access), then the algorithms, fetched once before the first
+    // handshake.
+    OPENSSL_init_ssl(OPENSSL_INIT_LOAD_CONFIG, nullptr);
     if (auto s = cryptoproc::key_export_init(); !s) {
         LOG_ERROR("event=exit reason=\"%s\"", s.message().c_str());
         return 1;
@@ -43,6 +54,12 @@ int main(int argc, char** argv) {
     uv_loop_t loop;
     if (int rc = uv_loop_init(&loop); rc != 0) {
         LOG_ERROR("event=exit reason=\"uv_loop_init: %s\"", uv_strerror(rc));
+        return 1;
+    }
+    // No socket of its own, no file, exec or ptrace from here on
+    // (cryptoproc/sandbox_policy.cpp). Keys arrive after this.
+    if (auto s = sandbox::enter(cryptoproc::sandbox_policy(), args->identity); !s) {
+        LOG_ERROR("event=exit reason=\"sandbox: %s\"", s.message().c_str());
         return 1;
     }
     int code;

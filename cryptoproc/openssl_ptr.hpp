@@ -28,5 +28,14 @@ using EvpPkeyPtr = std::unique_ptr<EVP_PKEY, OsslFree<&EVP_PKEY_free>>;
 using EvpKdfPtr = std::unique_ptr<EVP_KDF, OsslFree<&EVP_KDF_free>>;
 using EvpKdfCtxPtr = std::unique_ptr<EVP_KDF_CTX, OsslFree<&EVP_KDF_CTX_free>>;
 using EvpMdPtr = std::unique_ptr<EVP_MD, OsslFree<&EVP_MD_free>>;
+using EvpCipherPtr = std::unique_ptr<EVP_CIPHER, OsslFree<&EVP_CIPHER_free>>;
+using EvpMacPtr = std::unique_ptr<EVP_MAC, OsslFree<&EVP_MAC_free>>;
+using X509StorePtr = std::unique_ptr<X509_STORE, OsslFree<&X509_STORE_free>>;
+using X509CrlPtr = std::unique_ptr<X509_CRL, OsslFree<&X509_CRL_free>>;
+
+inline void free_x509_stack(STACK_OF(X509) * s) {
+    sk_X509_pop_free(s, X509_free);
+}
+using X509StackPtr = std::unique_ptr<STACK_OF(X509), OsslFree<&free_x509_stack>>;
 
 }  // namespace tlsward::cryptoproc

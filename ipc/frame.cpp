@@ -32,12 +32,20 @@ const char* msg_type_name(MsgType t) {
             return "CP_CONFIG_DONE";
         case MsgType::cp_netproc_channel:
             return "CP_NETPROC_CHANNEL";
+        case MsgType::cp_trust:
+            return "CP_TRUST";
+        case MsgType::cp_ticket_keys:
+            return "CP_TICKET_KEYS";
         case MsgType::hs_job:
             return "HANDSHAKE";
         case MsgType::hs_done:
             return "HANDSHAKE_DONE";
         case MsgType::hs_failed:
             return "HANDSHAKE_FAILED";
+        case MsgType::np_status:
+            return "NP_STATUS";
+        case MsgType::np_retired:
+            return "NP_RETIRED";
     }
     return "UNKNOWN";
 }

@@ -43,10 +43,15 @@ enum class MsgType : uint16_t {
     cp_certificate = 31,      // a certificate chain and its private key
     cp_config_done = 32,      // all of a generation has been sent
     cp_netproc_channel = 33,  // the helper's end of its netproc channel (fd)
+    cp_trust = 34,            // CA certificates or CRLs of a service (DER)
+    cp_ticket_keys = 35,      // session ticket master keys (any time)
     // netproc <-> cryptoproc
     hs_job = 40,     // netproc lends a socket for a handshake (fd)
     hs_done = 41,    // secrets and state for netproc's record layer
     hs_failed = 42,  // the handshake failed; why
+    // netproc -> supervisor
+    np_status = 50,   // live counts, the answer to PING (watchdog, status)
+    np_retired = 51,  // older helper generations hold no job and get none
 };
 
 const char* msg_type_name(MsgType t);

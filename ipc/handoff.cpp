@@ -26,6 +26,10 @@ void encode(ByteWriter& w, const HandshakeDone& m) {
     w.u8_string(m.alpn);
     w.u8_string(m.sni);
     w.u16_string(m.peer_identity);
+    w.u16_string(m.peer_cn);
+    w.u8(static_cast<uint8_t>(m.peer_spki_sha256.size()));
+    w.bytes(m.peer_spki_sha256);
+    w.u8(m.flags);
     w.u32_bytes(m.leftover);
 }
 
@@ -63,12 +67,20 @@ bool decode(ByteReader& r, HandshakeDone& m) {
     size_t len = handoff_secret_length(m.cipher_suite);
     if (!get_secret(r, len, m.client_secret) || !get_secret(r, len, m.server_secret)) return false;
     ByteReader ident;
+    ByteReader cn;
+    ByteReader spki;
     ByteReader left;
     if (!get_u8_string(r, m.alpn) || !get_u8_string(r, m.sni) || !r.u16_prefixed(ident) ||
-        !r.u32_prefixed(left) || left.remaining() > kMaxLeftover)
+        !r.u16_prefixed(cn) || cn.remaining() > kMaxPeerCn || !r.u8_prefixed(spki) ||
+        (spki.remaining() != 0 && spki.remaining() != 32) || !r.u8(m.flags) ||
+        (m.flags & ~kHandoffFlagsKnown) != 0 || !r.u32_prefixed(left) ||
+        left.remaining() > kMaxLeftover)
         return false;
     auto id = ident.rest();
     m.peer_identity.assign(reinterpret_cast<const char*>(id.data()), id.size());
+    m.peer_cn = std::string(as_string_view(cn.rest()));
+    auto sp = spki.rest();
+    m.peer_spki_sha256.assign(sp.begin(), sp.end());
     auto lo = left.rest();
     m.leftover.assign(lo.begin(), lo.end());
     return true;

@@ -14,9 +14,11 @@
 
 namespace tlsward::ipc {
 
-constexpr uint8_t kHandoffFormat = 1;
+constexpr uint8_t kHandoffFormat = 2;
 // Bytes the helper read past the handshake: at most one read's worth.
 constexpr size_t kMaxLeftover = 18 * 1024;
+// A certificate CN is at most 64 characters (X.520); in UTF-8 at most 256 bytes.
+constexpr size_t kMaxPeerCn = 256;
 
 struct HandshakeDone {
     static constexpr MsgType kType = MsgType::hs_done;
@@ -34,9 +36,20 @@ struct HandshakeDone {
     SecretBytes server_secret;
     std::string alpn;
     std::string sni;
-    std::string peer_identity;      // subject of the peer certificate, if any
-    std::vector<uint8_t> leftover;  // ciphertext read past the handshake
+    std::string peer_identity;  // subject of the peer certificate, if any (RFC 2253)
+    // The peer certificate's identity, for logs and PROXY v2 TLVs.
+    std::string peer_cn;                    // subject CN (UTF-8), empty if none
+    std::vector<uint8_t> peer_spki_sha256;  // 32 bytes, or empty without a peer certificate
+    uint8_t flags = 0;                      // kHandoff* bits below
+    std::vector<uint8_t> leftover;          // ciphertext read past the handshake
 };
+
+// HandshakeDone::flags
+constexpr uint8_t kHandoffPeerCert =
+    0x01;  // the peer has a certificate (this handshake or the resumed session)
+constexpr uint8_t kHandoffPeerVerified = 0x02;  // ... and it verified against the configured CAs
+constexpr uint8_t kHandoffResumed = 0x04;       // the session was resumed (ticket)
+constexpr uint8_t kHandoffFlagsKnown = 0x07;
 
 void encode(ByteWriter& w, const HandshakeDone& m);
 bool decode(ByteReader& r, HandshakeDone& m);

@@ -35,6 +35,53 @@ bool get_tls_role(ByteReader& r, TlsRole& out) {
     return true;
 }
 
+void put_rate(ByteWriter& w, const RateLimit& r) {
+    w.u64(r.rate);
+    w.u64(r.burst);
+}
+
+bool get_rate(ByteReader& r, RateLimit& out) {
+    // A limited bucket must hold at least one byte; a burst without a rate
+    // means nothing.
+    return r.u64(out.rate) && r.u64(out.burst) && (out.rate == 0 || out.burst > 0);
+}
+
+void put_link(ByteWriter& w, const LinkSettings& l) {
+    w.u32(l.record_size);
+    w.u32(l.record_boost_after);
+    w.u32(l.record_idle_reset_ms);
+    put_rate(w, l.service_read);
+    put_rate(w, l.service_write);
+    put_rate(w, l.connection_read);
+    put_rate(w, l.connection_write);
+    w.u64(l.key_update_bytes);
+    w.u32(l.key_update_interval_ms);
+    w.u32(l.max_connections);
+    w.u32(l.max_connections_per_source);
+}
+
+bool get_link(ByteReader& r, LinkSettings& l) {
+    return r.u32(l.record_size) && l.record_size <= 16384 && r.u32(l.record_boost_after) &&
+           r.u32(l.record_idle_reset_ms) && get_rate(r, l.service_read) &&
+           get_rate(r, l.service_write) && get_rate(r, l.connection_read) &&
+           get_rate(r, l.connection_write) && r.u64(l.key_update_bytes) &&
+           r.u32(l.key_update_interval_ms) && r.u32(l.max_connections) &&
+           r.u32(l.max_connections_per_source);
+}
+
+bool get_proxy(ByteReader& r, NpService& m) {
+    uint8_t version = 0;
+    uint8_t accept = 0;
+    ByteReader name;
+    if (!r.u8(version) || version > static_cast<uint8_t>(ProxyVersion::v2) || !r.u8(accept) ||
+        accept > 1 || !r.u8_prefixed(name) || name.remaining() > kMaxNameLength)
+        return false;
+    m.proxy_protocol = static_cast<ProxyVersion>(version);
+    m.accept_proxy = accept == 1;
+    m.server_name = std::string(as_string_view(name.rest()));
+    return true;
+}
+
 }  // namespace
 
 const char* fail_reason_name(FailReason r) {
@@ -96,11 +143,16 @@ void encode(ByteWriter& w, const NpService& m) {
     w.u32(m.handshake_timeout_ms);
     w.u32(m.connect_timeout_ms);
     w.u32(m.idle_timeout_ms);
+    put_link(w, m.link);
+    w.u8(static_cast<uint8_t>(m.proxy_protocol));
+    w.u8(m.accept_proxy ? 1 : 0);
+    w.u8_string(m.server_name);
 }
 bool decode(ByteReader& r, NpService& m) {
     return r.u32(m.id) && get_string(r, m.name) && get_tls_role(r, m.mode) &&
            SocketAddress::decode(r, m.target) && r.u32(m.handshake_timeout_ms) &&
-           r.u32(m.connect_timeout_ms) && r.u32(m.idle_timeout_ms);
+           r.u32(m.connect_timeout_ms) && r.u32(m.idle_timeout_ms) && get_link(r, m.link) &&
+           get_proxy(r, m);
 }
 
 void encode(ByteWriter& w, const NpListener& m) {
@@ -123,9 +175,42 @@ void encode(ByteWriter& w, const NpConfigDone& m) {
     w.u32(m.generation);
     w.u32(m.handshake_queue_limit);
     w.u32(m.max_jobs_per_helper);
+    put_rate(w, m.global_read);
+    put_rate(w, m.global_write);
+    w.u32(m.max_connections);
 }
 bool decode(ByteReader& r, NpConfigDone& m) {
-    return r.u32(m.generation) && r.u32(m.handshake_queue_limit) && r.u32(m.max_jobs_per_helper);
+    return r.u32(m.generation) && r.u32(m.handshake_queue_limit) && r.u32(m.max_jobs_per_helper) &&
+           get_rate(r, m.global_read) && get_rate(r, m.global_write) && r.u32(m.max_connections);
+}
+
+void encode(ByteWriter& w, const NpStatus& m) {
+    w.u64(m.seq);
+    w.u32(m.generation);
+    w.u64(m.connections_open);
+    w.u64(m.connections_total);
+    w.u64(m.handshakes_ok);
+    w.u64(m.handshakes_failed);
+    w.u64(m.refused);
+    w.u32(m.handshakes_queued);
+    w.u32(m.handshakes_in_flight);
+    w.u32(m.helpers);
+    w.u64(m.bytes_from_tls);
+    w.u64(m.bytes_to_tls);
+}
+bool decode(ByteReader& r, NpStatus& m) {
+    return r.u64(m.seq) && r.u32(m.generation) && r.u64(m.connections_open) &&
+           r.u64(m.connections_total) && m.connections_open <= m.connections_total &&
+           r.u64(m.handshakes_ok) && r.u64(m.handshakes_failed) && r.u64(m.refused) &&
+           r.u32(m.handshakes_queued) && r.u32(m.handshakes_in_flight) && r.u32(m.helpers) &&
+           r.u64(m.bytes_from_tls) && r.u64(m.bytes_to_tls);
+}
+
+void encode(ByteWriter& w, const NpRetired& m) {
+    w.u32(m.generation);
+}
+bool decode(ByteReader& r, NpRetired& m) {
+    return r.u32(m.generation);
 }
 
 void encode(ByteWriter& w, const CpService& m) {
@@ -133,24 +218,32 @@ void encode(ByteWriter& w, const CpService& m) {
     put_string(w, m.name);
     w.u8(static_cast<uint8_t>(m.role));
     w.u32(m.handshake_timeout_ms);
+    encode(w, m.tls);
 }
 bool decode(ByteReader& r, CpService& m) {
     return r.u32(m.id) && get_string(r, m.name) && get_tls_role(r, m.role) &&
-           r.u32(m.handshake_timeout_ms);
+           r.u32(m.handshake_timeout_ms) && decode(r, m.tls);
 }
 
 void encode(ByteWriter& w, const CpCertificate& m) {
     w.u32(m.service_id);
     w.u32_bytes(as_bytes(m.chain_pem));
     w.u32_bytes(m.key_pem.view());
+    put_string_list(w, m.names);
+    w.u32_bytes(m.ocsp_der);
 }
 bool decode(ByteReader& r, CpCertificate& m) {
     ByteReader chain;
     ByteReader key;
-    if (!r.u32(m.service_id) || !r.u32_prefixed(chain) || !r.u32_prefixed(key)) return false;
+    ByteReader ocsp;
+    if (!r.u32(m.service_id) || !r.u32_prefixed(chain) || !r.u32_prefixed(key) ||
+        !get_string_list(r, m.names, kMaxListEntries, kMaxNameLength) || !r.u32_prefixed(ocsp))
+        return false;
     auto c = chain.rest();
     m.chain_pem.assign(reinterpret_cast<const char*>(c.data()), c.size());
     m.key_pem = SecretBytes(key.rest());
+    auto o = ocsp.rest();
+    m.ocsp_der.assign(o.begin(), o.end());
     return !m.chain_pem.empty() && !m.key_pem.empty();
 }
 

@@ -16,6 +16,7 @@
 #include "common/result.hpp"
 #include "common/secret.hpp"
 #include "ipc/frame.hpp"
+#include "ipc/tls_settings.hpp"
 
 namespace tlsward::ipc {
 
@@ -53,6 +54,30 @@ struct Shutdown {
     uint32_t drain_ms = 0;
 };
 
+// Bytes per second with a burst; rate 0 means unlimited.
+struct RateLimit {
+    uint64_t rate = 0;
+    uint64_t burst = 0;
+    bool operator==(const RateLimit&) const = default;
+};
+
+// How netproc carries a service's established connections (issue "links
+// that never stall"): record sizing, throttling, key rotation, limits.
+struct LinkSettings {
+    uint32_t record_size = 0;                  // 0: dynamic; else fixed plaintext per record
+    uint32_t record_boost_after = 128 * 1024;  // dynamic: bytes in a burst before full records
+    uint32_t record_idle_reset_ms = 1000;      // dynamic: a pause this long starts small again
+    RateLimit service_read;                    // all of the service's connections together
+    RateLimit service_write;
+    RateLimit connection_read;  // each connection
+    RateLimit connection_write;
+    uint64_t key_update_bytes = 0;        // 0: only at the AEAD limit
+    uint32_t key_update_interval_ms = 0;  // 0: none
+    uint32_t max_connections = 0;         // 0: no limit
+    uint32_t max_connections_per_source = 0;
+    bool operator==(const LinkSettings&) const = default;
+};
+
 // What netproc needs to run one service's data path. Names are resolved by
 // the supervisor: netproc gets addresses only.
 struct NpService {
@@ -64,6 +89,13 @@ struct NpService {
     uint32_t handshake_timeout_ms = 10000;
     uint32_t connect_timeout_ms = 10000;
     uint32_t idle_timeout_ms = 0;  // 0: none
+    LinkSettings link;
+    // PROXY protocol header written to the target before any data (server
+    // mode), and whether accepted connections start with one (a load
+    // balancer in front); see netproc/proxy_protocol.hpp.
+    ProxyVersion proxy_protocol = ProxyVersion::none;
+    bool accept_proxy = false;
+    std::string server_name;  // client mode: SNI for HANDSHAKE jobs (empty: none)
 };
 
 struct NpListener {
@@ -83,6 +115,35 @@ struct NpConfigDone {
     uint32_t generation = 0;
     uint32_t handshake_queue_limit = 0;
     uint32_t max_jobs_per_helper = 0;
+    // Limits over all services together.
+    RateLimit global_read;
+    RateLimit global_write;
+    uint32_t max_connections = 0;  // 0: no limit
+};
+
+// netproc's live counts, the answer to the supervisor's PING (watchdog,
+// STATUS=, "tlsward status", the connections lost when netproc dies).
+struct NpStatus {
+    static constexpr MsgType kType = MsgType::np_status;
+    uint64_t seq = 0;  // the PING's
+    uint32_t generation = 0;
+    uint64_t connections_open = 0;
+    uint64_t connections_total = 0;
+    uint64_t handshakes_ok = 0;
+    uint64_t handshakes_failed = 0;
+    uint64_t refused = 0;  // queue full, shed or over a connection limit
+    uint32_t handshakes_queued = 0;
+    uint32_t handshakes_in_flight = 0;
+    uint32_t helpers = 0;  // helper channels of the current generation
+    uint64_t bytes_from_tls = 0;
+    uint64_t bytes_to_tls = 0;
+};
+
+// Every helper of a generation older than this one has no job in flight
+// and will get none: the supervisor may let them go.
+struct NpRetired {
+    static constexpr MsgType kType = MsgType::np_retired;
+    uint32_t generation = 0;
 };
 
 struct CpService {
@@ -91,6 +152,7 @@ struct CpService {
     std::string name;
     TlsRole role = TlsRole::server;
     uint32_t handshake_timeout_ms = 10000;
+    ServiceTls tls;
 };
 
 // A certificate chain (PEM, leaf first) and its private key (PEM). The key
@@ -100,6 +162,10 @@ struct CpCertificate {
     uint32_t service_id = 0;
     std::string chain_pem;
     SecretBytes key_pem;
+    // Server names this certificate serves (SNI), from its SAN/CN or the
+    // configuration; "*.example.com" for a wildcard. Empty: default only.
+    std::vector<std::string> names;
+    std::vector<uint8_t> ocsp_der;  // OCSP response to staple; empty: none
 };
 
 struct CpConfigDone {
@@ -152,6 +218,8 @@ void encode(ByteWriter& w, const NpService& m);
 void encode(ByteWriter& w, const NpListener& m);
 void encode(ByteWriter& w, const NpHelper& m);
 void encode(ByteWriter& w, const NpConfigDone& m);
+void encode(ByteWriter& w, const NpStatus& m);
+void encode(ByteWriter& w, const NpRetired& m);
 void encode(ByteWriter& w, const CpService& m);
 void encode(ByteWriter& w, const CpCertificate& m);
 void encode(ByteWriter& w, const CpConfigDone& m);
@@ -167,6 +235,8 @@ bool decode(ByteReader& r, NpService& m);
 bool decode(ByteReader& r, NpListener& m);
 bool decode(ByteReader& r, NpHelper& m);
 bool decode(ByteReader& r, NpConfigDone& m);
+bool decode(ByteReader& r, NpStatus& m);
+bool decode(ByteReader& r, NpRetired& m);
 bool decode(ByteReader& r, CpService& m);
 bool decode(ByteReader& r, CpCertificate& m);
 bool decode(ByteReader& r, CpConfigDone& m);

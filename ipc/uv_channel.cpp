@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <openssl/crypto.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -101,6 +102,15 @@ void UvChannel::on_events(int status, int events) {
     if (failed_) return;
     auto alive = alive_;
     if (status < 0) {
+        // A peer that exits with messages it never read leaves us
+        // ECONNRESET (POLLERR, which libuv reports as EBADF): it closed.
+        int soerr = 0;
+        socklen_t len = sizeof soerr;
+        if (getsockopt(fd_.get(), SOL_SOCKET, SO_ERROR, &soerr, &len) == 0 &&
+            (soerr == ECONNRESET || soerr == EPIPE)) {
+            fail(err("%s", kPeerClosed));
+            return;
+        }
         fail(err("poll: %s", uv_strerror(status)));
         return;
     }

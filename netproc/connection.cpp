@@ -8,6 +8,7 @@
 #include <cstring>
 
 #include "common/log.hpp"
+#include "common/log_limiter.hpp"
 
 namespace tlsward::netproc {
 
@@ -32,6 +33,9 @@ void set_nodelay(int fd) {
     setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
 }
 
+// Refusals under overload come in floods: one line a second says how many.
+LogLimiter g_refusal_log(1000);
+
 bool transient(int e) {
     return e == EAGAIN || e == EWOULDBLOCK || e == EINTR;
 }
@@ -44,39 +48,147 @@ Connection::Connection(Env& env, uint64_t id, std::shared_ptr<Service> service, 
       id_(id),
       service_(std::move(service)),
       peer_(peer),
-      tls_fd_(std::move(accepted)),
+      client_mode_(service_->config.mode == ipc::TlsRole::client),
       timer_(env.loop, [this] { on_timer(); }),
       tls_in_(env.buffers),
       plain_out_(env.buffers),
-      tls_out_(env.buffers) {
+      tls_out_(env.buffers),
+      sizer_(service_->config.link),
+      source_(ConnectionLimits::source_key(peer)) {
+    (client_mode_ ? plain_fd_ : tls_fd_) = std::move(accepted);
     started_ms_ = last_activity_ms_ = uv_now(env_.loop);
     ++service_->counters.connections_total;
     ++service_->counters.connections_open;
+    const ipc::LinkSettings& link = service_->config.link;
+    throttle_.own[0].configure(link.connection_read, started_ms_);
+    throttle_.own[1].configure(link.connection_write, started_ms_);
+    throttle_.service = service_->buckets;
+    throttle_.wake = [this] { on_throttle_wake(); };
 }
 
 Connection::~Connection() {
     if (state_ != State::closed) close("destroyed");
 }
 
+std::string Connection::socket_error(int fd, int status) const {
+    int soerr = 0;
+    socklen_t len = sizeof soerr;
+    if (fd >= 0 && getsockopt(fd, SOL_SOCKET, SO_ERROR, &soerr, &len) == 0 && soerr != 0) {
+        if (soerr == ECONNRESET) return "connection reset";
+        return strerror(soerr);
+    }
+    return uv_strerror(status);
+}
+
 bool Connection::start() {
-    set_nodelay(tls_fd_.get());
+    int accepted = client_mode_ ? plain_fd_.get() : tls_fd_.get();
+    set_nodelay(accepted);
+    local_.length = sizeof local_.storage;
+    if (getsockname(accepted, local_.sa(), &local_.length) != 0) local_ = SocketAddress{};
+    timer_.start(service_->config.handshake_timeout_ms + kHelperGraceMs);
+    if (!client_mode_ && service_->config.accept_proxy) {
+        // The real client is named by the load balancer's header: limits
+        // apply to it, once it is read.
+        state_ = State::proxy_header;
+        setup_poll_ = std::make_unique<UvPoll>(env_.loop, tls_fd_.get(),
+                                               [this](int, int) { read_proxy_header(); });
+        setup_poll_->set_events(UV_READABLE);
+        return true;
+    }
+    if (!admit()) return false;
+    if (client_mode_) {
+        connect_target();
+    } else {
+        submit_handshake();
+    }
+    return state_ != State::closed;
+}
+
+bool Connection::admit() {
+    if (!env_.limits) return true;
+    auto v = env_.limits->admit(service_->config.name, service_->config.link, source_);
+    if (v != ConnectionLimits::Verdict::ok) {
+        ++service_->counters.refused_limit;
+        close(strfmt("refused: %s reached", ConnectionLimits::name(v)));
+        return false;
+    }
+    admitted_ = true;
+    return true;
+}
+
+void Connection::read_proxy_header() {
+    if (state_ != State::proxy_header) return;
+    // Only bytes known to belong to the header are consumed: the ClientHello
+    // after it must stay in the socket for the helper. What has arrived is
+    // peeked; a valid prefix is consumed whole (all of it is header), a
+    // complete header exactly up to its length.
+    static uint8_t buf[proxy::kMaxHeader];
+    size_t have = proxy_in_.size();
+    ssize_t n = recv(tls_fd_.get(), buf, sizeof buf - have, MSG_PEEK);
+    if (n < 0 && transient(errno)) return;
+    if (n <= 0) {
+        close(n == 0 ? "PROXY header: client closed before sending it"
+                     : strfmt("PROXY header: %s", strerror(errno)));
+        return;
+    }
+    std::vector<uint8_t> candidate = proxy_in_;
+    candidate.insert(candidate.end(), buf, buf + n);
+    auto parsed = proxy::parse(candidate);
+    if (!parsed) {
+        close("PROXY header: " + parsed.message());
+        return;
+    }
+    size_t take = parsed->has_value() ? parsed->value().length - have : static_cast<size_t>(n);
+    ssize_t got = recv(tls_fd_.get(), buf, take, 0);
+    if (got != static_cast<ssize_t>(take)) {
+        close("PROXY header: short read");
+        return;
+    }
+    if (!parsed->has_value()) {
+        proxy_in_.insert(proxy_in_.end(), buf, buf + take);
+        return;
+    }
+    const proxy::Header& h = parsed->value();
+    if (!h.local) {
+        peer_ = h.source;
+        local_ = h.destination;
+        source_ = ConnectionLimits::source_key(peer_);
+    }
+    proxy_in_ = std::vector<uint8_t>();
+    setup_poll_.reset();
+    if (!admit()) return;
+    submit_handshake();
+}
+
+void Connection::submit_handshake() {
     HandshakeRequest req;
     req.conn_id = id_;
     req.fd = tls_fd_.get();
     req.job.conn_id = id_;
     req.job.service_id = service_->config.id;
-    req.job.role = ipc::TlsRole::server;
-    req.job.deadline_ms = service_->config.handshake_timeout_ms;
+    req.job.role = service_->config.mode;
+    req.job.server_name = service_->config.server_name;
+    // The helper gets what is left of the handshake deadline, which runs
+    // from accept (a PROXY header or a client-mode connect used some).
+    uint64_t used = uv_now(env_.loop) - started_ms_;
+    uint64_t deadline = service_->config.handshake_timeout_ms;
+    req.job.deadline_ms = static_cast<uint32_t>(used < deadline ? deadline - used : 1);
     req.job.aead_mask = ipc::kAeadAll;
     auto r = env_.helpers->submit(std::move(req));
-    if (r == HelperPool::Submit::refused) {
-        ++service_->counters.refused_queue_full;
-        close("refused: handshake queue full");
-        return false;
+    if (r == HelperPool::Submit::refused || r == HelperPool::Submit::shed) {
+        bool full = r == HelperPool::Submit::refused;
+        ++(full ? service_->counters.refused_queue_full : service_->counters.refused_shed);
+        if (g_refusal_log.allow(uv_now(env_.loop)))
+            LOG_WARN("event=refused reason=%s service=%s peer=%s queued=%zu suppressed=%llu",
+                     full ? "handshake_queue_full" : "helpers_overloaded",
+                     service_->config.name.c_str(), peer_.to_string().c_str(),
+                     env_.helpers->queue_depth(),
+                     static_cast<unsigned long long>(g_refusal_log.take_suppressed()));
+        close(full ? "refused: handshake queue full"
+                   : "refused: helpers overloaded (would miss its handshake deadline)");
+        return;
     }
     state_ = State::handshaking;
-    timer_.start(service_->config.handshake_timeout_ms + kHelperGraceMs);
-    return true;
 }
 
 void Connection::on_handshake_failed(const ipc::HandshakeFailed& f) {
@@ -91,20 +203,22 @@ void Connection::on_handshake_failed(const ipc::HandshakeFailed& f) {
 
 void Connection::on_handshake_done(ipc::HandshakeDone&& handoff) {
     if (state_ != State::handshaking) return;
-    auto rl = RecordLayer::create(handoff, /*we_are_server=*/true);
+    auto rl = RecordLayer::create(handoff, /*we_are_server=*/!client_mode_);
+    if (service_->config.proxy_protocol != ipc::ProxyVersion::none && rl)
+        proxy_tls_ = std::make_unique<proxy::TlsInfo>(proxy::tls_info(handoff));
+    handoff.client_secret.wipe();
+    handoff.server_secret.wipe();
     if (!rl) {
-        handoff.client_secret.wipe();
-        handoff.server_secret.wipe();
         ++service_->counters.handshakes_failed;
         close("hand-off rejected: " + rl.message());
         return;
     }
     records_ = std::move(rl.value());
-    handoff.client_secret.wipe();
-    handoff.server_secret.wipe();
     ++service_->counters.handshakes_ok;
+    our_key_since_ms_ = peer_key_since_ms_ = uv_now(env_.loop);
     sni_ = std::move(handoff.sni);
     alpn_ = std::move(handoff.alpn);
+    peer_cn_ = std::move(handoff.peer_cn);
     if (!handoff.leftover.empty()) tls_in_.append(handoff.leftover);
     LOG_DEBUG(
         "event=handshake_done conn=%llu service=%s version=%s suite=%s sni=\"%s\" "
@@ -112,41 +226,75 @@ void Connection::on_handshake_done(ipc::HandshakeDone&& handoff) {
         static_cast<unsigned long long>(id_), service_->config.name.c_str(),
         version_name(records_->version()), records_->suite().name, sni_.c_str(), alpn_.c_str(),
         static_cast<unsigned long long>(uv_now(env_.loop) - started_ms_));
-    connect_target();
+    if (client_mode_) {
+        on_connected();  // both sides are connected already
+    } else {
+        connect_target();
+    }
 }
 
+// Server mode: the plaintext target, after the handshake. Client mode: the
+// TLS target, before it (the helper has no socket of its own).
 void Connection::connect_target() {
     state_ = State::connecting;
     const SocketAddress& target = service_->config.target;
+    auto failed = [&](const std::string& why) {
+        std::string how =
+            strfmt("connect to target %s failed: %s", target.to_string().c_str(), why.c_str());
+        if (records_) {
+            // The client has done its handshake: tell it we are closing.
+            (void)records_->seal_alert(Alert::close_notify, tls_out_);
+            close_notify_sent_ = true;
+            fail_after_alert(how);
+        } else {
+            close(how);
+        }
+    };
     int fd = socket(target.family(), SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-    if (fd < 0) {
-        (void)records_->seal_alert(Alert::internal_error, tls_out_);
-        fail_after_alert(strfmt("socket() for target: %s", strerror(errno)));
-        return;
-    }
-    plain_fd_.reset(fd);
+    if (fd < 0) return failed(strfmt("socket: %s", strerror(errno)));
+    (client_mode_ ? tls_fd_ : plain_fd_).reset(fd);
     if (target.family() != AF_UNIX) set_nodelay(fd);
     int rc;
     do {
         rc = ::connect(fd, target.sa(), target.length);
     } while (rc != 0 && errno == EINTR);
-    if (rc != 0 && errno != EINPROGRESS) {
-        int e = errno;
-        (void)records_->seal_alert(Alert::close_notify, tls_out_);
-        close_notify_sent_ = true;
-        fail_after_alert(
-            strfmt("connect to target %s failed: %s", target.to_string().c_str(), strerror(e)));
-        return;
-    }
-    tls_poll_ = std::make_unique<UvPoll>(env_.loop, tls_fd_.get(),
-                                         [this](int s, int e) { on_tls_event(s, e); });
-    plain_poll_ = std::make_unique<UvPoll>(env_.loop, plain_fd_.get(),
-                                           [this](int s, int e) { on_plain_event(s, e); });
+    if (rc != 0 && errno != EINPROGRESS) return failed(strerror(errno));
     timer_.start(service_->config.connect_timeout_ms);
     if (rc == 0) {
-        on_connected();
+        on_target_connect_event(0);
+        return;
+    }
+    setup_poll_ = std::make_unique<UvPoll>(env_.loop, fd,
+                                           [this](int st, int) { on_target_connect_event(st); });
+    setup_poll_->set_events(UV_WRITABLE);
+}
+
+void Connection::on_target_connect_event(int status) {
+    if (state_ != State::connecting) return;
+    int fd = client_mode_ ? tls_fd_.get() : plain_fd_.get();
+    int soerr = 0;
+    socklen_t len = sizeof soerr;
+    if (status < 0 || getsockopt(fd, SOL_SOCKET, SO_ERROR, &soerr, &len) != 0 || soerr != 0) {
+        std::string why = strerror(soerr != 0 ? soerr : errno);
+        const SocketAddress& target = service_->config.target;
+        std::string how =
+            strfmt("connect to target %s failed: %s", target.to_string().c_str(), why.c_str());
+        if (records_) {
+            (void)records_->seal_alert(Alert::close_notify, tls_out_);
+            close_notify_sent_ = true;
+            fail_after_alert(how);
+        } else {
+            close(how);
+        }
+        return;
+    }
+    // Stop watching before the socket is lent: the helper polls it next.
+    setup_poll_.reset();
+    if (client_mode_) {
+        timer_.start(service_->config.handshake_timeout_ms + kHelperGraceMs);
+        submit_handshake();
     } else {
-        plain_poll_->set_events(UV_WRITABLE);
+        on_connected();
     }
 }
 
@@ -154,6 +302,20 @@ void Connection::on_connected() {
     state_ = State::proxying;
     touch();
     arm_activity_timer();
+    if (proxy_tls_) {
+        // The backend learns who the client is before the first byte of data.
+        auto header =
+            proxy::encode(service_->config.proxy_protocol, peer_, local_, proxy_tls_.get());
+        proxy_tls_.reset();
+        if (!plain_out_.append(header)) {
+            close("PROXY header does not fit the buffer");
+            return;
+        }
+    }
+    tls_poll_ = std::make_unique<UvPoll>(env_.loop, tls_fd_.get(),
+                                         [this](int s, int e) { on_tls_event(s, e); });
+    plain_poll_ = std::make_unique<UvPoll>(env_.loop, plain_fd_.get(),
+                                           [this](int s, int e) { on_plain_event(s, e); });
     // Bytes the helper read past the handshake are the first records.
     pump_inbound();
     if (state_ == State::closed) return;
@@ -161,24 +323,10 @@ void Connection::on_connected() {
 }
 
 void Connection::on_plain_event(int status, int events) {
-    if (state_ == State::connecting) {
-        int soerr = 0;
-        socklen_t len = sizeof soerr;
-        if (status < 0 || getsockopt(plain_fd_.get(), SOL_SOCKET, SO_ERROR, &soerr, &len) != 0 ||
-            soerr != 0) {
-            int e = soerr != 0 ? soerr : errno;
-            (void)records_->seal_alert(Alert::close_notify, tls_out_);
-            close_notify_sent_ = true;
-            fail_after_alert(strfmt("connect to target %s failed: %s",
-                                    service_->config.target.to_string().c_str(), strerror(e)));
-            return;
-        }
-        on_connected();
-        return;
-    }
     if (state_ != State::proxying) return;
     if (status < 0 && !(events & (UV_READABLE | UV_WRITABLE))) {
-        close(strfmt("target socket error: %s", uv_strerror(status)));
+        close(strfmt("%s socket error: %s", plain_side(),
+                     socket_error(plain_fd_.get(), status).c_str()));
         return;
     }
     if (events & UV_WRITABLE) pump_inbound();
@@ -192,7 +340,8 @@ void Connection::on_plain_event(int status, int events) {
 void Connection::on_tls_event(int status, int events) {
     if (state_ != State::proxying && !failing_) return;
     if (status < 0 && !(events & (UV_READABLE | UV_WRITABLE))) {
-        close(strfmt("client socket error: %s", uv_strerror(status)));
+        close(
+            strfmt("%s socket error: %s", tls_side(), socket_error(tls_fd_.get(), status).c_str()));
         return;
     }
     if (events & UV_WRITABLE) flush_tls();
@@ -234,8 +383,11 @@ void Connection::read_tls() {
     if (tls_read_done_ || failing_) return;
     auto w = tls_in_.writable(1);
     if (w.empty()) return;
-    ssize_t n = recv(tls_fd_.get(), w.data(), w.size(), 0);
+    size_t allowed = env_.throttle->allowance(throttle_, Direction::read, w.size());
+    if (allowed == 0) return;  // out of tokens: reads resume on the throttle's tick
+    ssize_t n = recv(tls_fd_.get(), w.data(), allowed, 0);
     if (n > 0) {
+        env_.throttle->consumed(throttle_, Direction::read, static_cast<size_t>(n));
         tls_in_.commit(static_cast<size_t>(n));
         touch();
         pump_inbound();
@@ -243,18 +395,19 @@ void Connection::read_tls() {
     }
     if (n < 0 && transient(errno)) return;
     if (n < 0 && errno != ECONNRESET) {
-        close(strfmt("recv from client: %s", strerror(errno)));
+        close(strfmt("recv from %s: %s", tls_side(), strerror(errno)));
         return;
     }
     // EOF or reset without close_notify: the peer is gone mid-stream. What
     // it sent is delivered; a partial record is lost (and logged).
     tls_read_done_ = true;
     if (n < 0) {
-        close("reset by client");
+        close(strfmt("reset by %s", tls_side()));
         return;
     }
-    close_reason_ = tls_in_.empty() ? "client closed without close_notify"
-                                    : "client closed inside a record (truncated)";
+    close_reason_ = strfmt(tls_in_.empty() ? "%s closed without close_notify"
+                                           : "%s closed inside a record (truncated)",
+                           tls_side());
     tls_in_.consume(tls_in_.size());
     pump_inbound();
 }
@@ -270,14 +423,23 @@ void Connection::pump_inbound() {
             auto r = records_->read_records(tls_in_, plain_out_, tls_out_);
             bytes_from_tls_ += r.app_bytes;
             service_->counters.bytes_from_tls += r.app_bytes;
+            in_under_key_ += r.app_bytes;
+            if (records_->stats().key_updates_in != peer_updates_seen_) {
+                service_->counters.key_updates_received +=
+                    records_->stats().key_updates_in - peer_updates_seen_;
+                peer_updates_seen_ = records_->stats().key_updates_in;
+                in_under_key_ = 0;
+                peer_key_since_ms_ = uv_now(env_.loop);
+            }
             opened = tls_in_.size() != before;
             if (r.outcome == RecordLayer::ReadOutcome::close_notify) {
                 tls_read_done_ = true;
-                if (close_reason_.empty()) close_reason_ = "client sent close_notify";
+                if (close_reason_.empty())
+                    close_reason_ = strfmt("%s sent close_notify", tls_side());
                 tls_in_.consume(tls_in_.size());
             } else if (r.outcome == RecordLayer::ReadOutcome::fatal) {
                 if (r.from_peer)
-                    fail_after_alert(strfmt("client sent alert %s", alert_name(r.alert)));
+                    fail_after_alert(strfmt("%s sent alert %s", tls_side(), alert_name(r.alert)));
                 else
                     fail_after_alert(strfmt("protocol error, sent alert %s: %s",
                                             alert_name(r.alert), r.detail.c_str()));
@@ -291,7 +453,7 @@ void Connection::pump_inbound() {
             ssize_t n = send(plain_fd_.get(), data.data(), data.size(), MSG_NOSIGNAL);
             if (n < 0) {
                 if (transient(errno)) break;
-                close(strfmt("send to target: %s", strerror(errno)));
+                close(strfmt("send to %s: %s", plain_side(), strerror(errno)));
                 return;
             }
             plain_out_.consume(static_cast<size_t>(n));
@@ -306,57 +468,140 @@ void Connection::pump_inbound() {
         plain_write_shut_ = true;
         arm_activity_timer();
     }
+    maybe_rotate_keys();
     flush_tls();
 }
 
 void Connection::read_plain() {
     if (plain_read_done_ || failing_ || !records_->can_write()) return;
-    const size_t max = records_->max_plaintext();
-    const size_t need = max + records_->overhead() + RecordLayer::reserve_for_control();
+    const size_t overhead = records_->overhead();
+    const size_t prefix = records_->prefix_len();
     // A few records per turn at most, so one busy connection cannot hold
     // the loop; the poll fires again while data is waiting.
     for (int i = 0; i < 4; ++i) {
+        uint64_t now = uv_now(env_.loop);
+        size_t size = sizer_.next(now, overhead, records_->max_plaintext());
+        const size_t need = size + overhead + RecordLayer::reserve_for_control();
         auto w = tls_out_.writable(need);
         if (w.size() < need) break;
-        ssize_t n = recv(plain_fd_.get(), w.data() + records_->prefix_len(), max, 0);
-        if (n > 0) {
-            auto s = records_->seal_in_place(tls_out_, static_cast<size_t>(n));
+        // Fill the record from everything the target has queued (several
+        // small writes become one record) up to its size.
+        uint8_t* payload = w.data() + prefix;
+        size_t got = 0;
+        bool eof = false;
+        int error = 0;
+        while (got < size) {
+            ssize_t n = recv(plain_fd_.get(), payload + got, size - got, 0);
+            if (n > 0) {
+                got += static_cast<size_t>(n);
+            } else if (n == 0) {
+                eof = true;
+                break;
+            } else {
+                if (!transient(errno)) {
+                    eof = true;
+                    error = errno;
+                }
+                break;
+            }
+        }
+        if (got > 0) {
+            auto s = records_->seal_in_place(tls_out_, got);
             if (!s) {
                 close("sealing a record: " + s.message());
                 return;
             }
-            bytes_to_tls_ += static_cast<uint64_t>(n);
-            service_->counters.bytes_to_tls += static_cast<uint64_t>(n);
+            sizer_.sent(got, now);
+            bytes_to_tls_ += got;
+            out_under_key_ += got;
+            service_->counters.bytes_to_tls += got;
             touch();
-            if (static_cast<size_t>(n) < max) break;
-            continue;
+            maybe_rotate_keys();
+            if (state_ == State::closed || failing_) return;
         }
-        if (n < 0 && transient(errno)) break;
-        if (n < 0) {
-            // The target is gone; what was read is flushed with close_notify.
-            if (close_reason_.empty()) close_reason_ = strfmt("target: %s", strerror(errno));
-        } else if (close_reason_.empty()) {
-            close_reason_ = "target closed";
+        if (eof) {
+            // The target is done; what was read goes out with close_notify.
+            if (close_reason_.empty())
+                close_reason_ = error != 0 ? strfmt("%s: %s", plain_side(), strerror(error))
+                                           : strfmt("%s closed", plain_side());
+            plain_read_done_ = true;
+            if (!close_notify_sent_ && records_->can_write()) {
+                (void)records_->seal_alert(Alert::close_notify, tls_out_);
+                close_notify_sent_ = true;
+            }
+            break;
         }
-        plain_read_done_ = true;
-        if (!close_notify_sent_ && records_->can_write()) {
-            (void)records_->seal_alert(Alert::close_notify, tls_out_);
-            close_notify_sent_ = true;
-        }
-        break;
+        if (got < size) break;  // the target has nothing more queued
     }
     flush_tls();
+}
+
+void Connection::maybe_rotate_keys() {
+    if (!records_ || failing_ || !records_->can_write()) return;
+    const ipc::LinkSettings& link = service_->config.link;
+    if (records_->version() != kTls13) {
+        // TLS 1.2 cannot rekey: end the connection cleanly at the limit.
+        if (records_->write_key_exhausted()) {
+            (void)records_->seal_alert(Alert::close_notify, tls_out_);
+            close_notify_sent_ = true;
+            fail_after_alert("TLS 1.2 key usage limit reached");
+        }
+        return;
+    }
+    uint64_t now = uv_now(env_.loop);
+    // Due at `share` of the configured volume or age (1: due; 2: half-way).
+    auto due = [&](uint64_t bytes, uint64_t since_ms, uint64_t share) {
+        if (bytes == 0) return false;
+        if (link.key_update_bytes != 0 && bytes * share >= link.key_update_bytes) return true;
+        return link.key_update_interval_ms != 0 &&
+               (now - since_ms) * share >= link.key_update_interval_ms;
+    };
+    bool ours = records_->write_key_exhausted() || due(out_under_key_, our_key_since_ms_, 1);
+    bool theirs = due(in_under_key_, peer_key_since_ms_, 1);
+    if (!ours && !theirs) return;
+    // One KeyUpdate serves both directions when the peer's key is half-way
+    // to its own rotation, rather than two messages a moment apart.
+    if (ours && !theirs) theirs = due(in_under_key_, peer_key_since_ms_, 2);
+    // Our KeyUpdate rotates our write key; update_requested asks the peer
+    // to rotate the key it sends with, too.
+    auto s = records_->send_key_update(theirs, tls_out_);
+    if (!s) {
+        close("KeyUpdate: " + s.message());
+        return;
+    }
+    ++service_->counters.key_updates_sent;
+    out_under_key_ = 0;
+    our_key_since_ms_ = now;
+    if (theirs) {
+        // Counted as rotated from now: the request is on its way.
+        in_under_key_ = 0;
+        peer_key_since_ms_ = now;
+    }
+}
+
+void Connection::on_throttle_wake() {
+    if (state_ == State::closed) return;
+    flush_tls();
+    if (state_ == State::closed) return;
+    update_interest();
+    check_finished();
 }
 
 void Connection::flush_tls() {
     while (!tls_out_.empty()) {
         auto data = tls_out_.readable();
-        ssize_t n = send(tls_fd_.get(), data.data(), data.size(), MSG_NOSIGNAL);
+        // A fatal alert goes out whatever the limits say.
+        size_t allowed = failing_
+                             ? data.size()
+                             : env_.throttle->allowance(throttle_, Direction::write, data.size());
+        if (allowed == 0) return;  // writes resume on the throttle's tick
+        ssize_t n = send(tls_fd_.get(), data.data(), allowed, MSG_NOSIGNAL);
         if (n < 0) {
             if (transient(errno)) return;
-            close(failing_ ? close_reason_ : strfmt("send to client: %s", strerror(errno)));
+            close(failing_ ? close_reason_ : strfmt("send to %s: %s", tls_side(), strerror(errno)));
             return;
         }
+        if (!failing_) env_.throttle->consumed(throttle_, Direction::write, static_cast<size_t>(n));
         tls_out_.consume(static_cast<size_t>(n));
     }
     if (failing_) {
@@ -373,14 +618,16 @@ void Connection::flush_tls() {
 void Connection::update_interest() {
     if (state_ == State::closed || !tls_poll_) return;
     int tls = 0;
-    if (!tls_read_done_ && !failing_ && tls_in_.free_space() > 0) tls |= UV_READABLE;
-    if (!tls_out_.empty()) tls |= UV_WRITABLE;
+    if (!tls_read_done_ && !failing_ && tls_in_.free_space() > 0 && !throttle_.waiting[0])
+        tls |= UV_READABLE;
+    if (!tls_out_.empty() && (failing_ || !throttle_.waiting[1])) tls |= UV_WRITABLE;
     tls_poll_->set_events(tls);
 
     int plain = 0;
     if (state_ == State::proxying && !failing_) {
         const size_t need =
-            records_->max_plaintext() + records_->overhead() + RecordLayer::reserve_for_control();
+            sizer_.next(uv_now(env_.loop), records_->overhead(), records_->max_plaintext()) +
+            records_->overhead() + RecordLayer::reserve_for_control();
         if (!plain_read_done_ && records_->can_write() && tls_out_.free_space() >= need)
             plain |= UV_READABLE;
         if (!plain_out_.empty()) plain |= UV_WRITABLE;
@@ -397,17 +644,26 @@ void Connection::check_finished() {
 
 void Connection::on_timer() {
     switch (state_) {
-        case State::queued:
+        case State::accepted:
+        case State::proxy_header:
+            close("PROXY header: not received within the handshake timeout");
+            return;
         case State::handshaking:
             ++service_->counters.handshakes_failed;
             close("handshake timeout (helper did not answer)");
             return;
-        case State::connecting:
+        case State::connecting: {
+            std::string how = strfmt("connect to target %s timed out",
+                                     service_->config.target.to_string().c_str());
+            if (!records_) {
+                close(how);
+                return;
+            }
             close_notify_sent_ = true;
             (void)records_->seal_alert(Alert::close_notify, tls_out_);
-            fail_after_alert(strfmt("connect to target %s timed out",
-                                    service_->config.target.to_string().c_str()));
+            fail_after_alert(how);
             return;
+        }
         case State::proxying: {
             if (failing_) {
                 close(close_reason_ + " (alert not flushed)");
@@ -473,9 +729,12 @@ void Connection::close(const std::string& how) {
     State was = state_;
     state_ = State::closed;
     timer_.stop();
+    env_.throttle->forget(throttle_);
+    if (admitted_) env_.limits->release(service_->config.name, source_);
     tls_poll_.reset();
     plain_poll_.reset();
-    if (was == State::queued || was == State::handshaking) {
+    setup_poll_.reset();
+    if (was == State::handshaking) {
         env_.helpers->cancel(id_);
         // The helper may still hold the socket: shutdown ends the
         // connection for every holder, close alone would not.
@@ -489,13 +748,20 @@ void Connection::close(const std::string& how) {
     --service_->counters.connections_open;
 
     uint64_t ms = uv_now(env_.loop) - started_ms_;
-    if (records_) {
+    if (how.rfind("refused:", 0) == 0) {
+        // Counted and logged (rate-limited) where the refusal was decided.
+        LOG_DEBUG("event=close conn=%llu service=%s peer=%s reason=\"%s\"",
+                  static_cast<unsigned long long>(id_), service_->config.name.c_str(),
+                  peer_.to_string().c_str(), how.c_str());
+    } else if (records_) {
         LOG_INFO(
             "event=close conn=%llu service=%s peer=%s version=%s suite=%s sni=\"%s\" "
-            "alpn=\"%s\" bytes_in=%llu bytes_out=%llu duration_ms=%llu reason=\"%s\"",
+            "alpn=\"%s\" peer_cn=\"%s\" bytes_in=%llu bytes_out=%llu duration_ms=%llu "
+            "reason=\"%s\"",
             static_cast<unsigned long long>(id_), service_->config.name.c_str(),
             peer_.to_string().c_str(), version_name(records_->version()), records_->suite().name,
-            sni_.c_str(), alpn_.c_str(), static_cast<unsigned long long>(bytes_from_tls_),
+            sni_.c_str(), alpn_.c_str(), peer_cn_.c_str(),
+            static_cast<unsigned long long>(bytes_from_tls_),
             static_cast<unsigned long long>(bytes_to_tls_), static_cast<unsigned long long>(ms),
             how.c_str());
     } else {

@@ -1,7 +1,14 @@
-// One proxied connection in netproc, from accept to close:
+// One proxied connection in netproc, from accept to close. Server mode
+// (TLS from the client, plaintext to the target):
 //
-//   queued -> handshaking (socket lent to a helper) -> connecting (to the
-//   target) -> proxying -> closed
+//   [proxy_header] -> handshaking (accepted socket lent to a helper)
+//     -> connecting (to the target) -> proxying -> closed
+//
+// Client mode (plaintext from the client, TLS to the target): netproc
+// connects first, since helpers have no sockets of their own:
+//
+//   connecting (to the target) -> handshaking (target socket lent, role
+//     client) -> proxying -> closed
 //
 // After the hand-off the TLS side runs through netproc's record layer;
 // each direction has its own buffers and stops reading when the other
@@ -16,15 +23,20 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "common/address.hpp"
 #include "common/unique_fd.hpp"
 #include "common/uv_handles.hpp"
 #include "ipc/handoff.hpp"
 #include "netproc/buffer_pool.hpp"
+#include "netproc/connection_limits.hpp"
 #include "netproc/helper_pool.hpp"
+#include "netproc/proxy_protocol.hpp"
 #include "netproc/record_layer.hpp"
+#include "netproc/record_sizer.hpp"
 #include "netproc/service.hpp"
+#include "netproc/throttle.hpp"
 
 namespace tlsward::netproc {
 
@@ -34,6 +46,8 @@ public:
         uv_loop_t* loop = nullptr;
         BufferPool* buffers = nullptr;
         HelperPool* helpers = nullptr;
+        Throttle* throttle = nullptr;
+        ConnectionLimits* limits = nullptr;
         // Called once when the connection has closed; the owner frees it
         // later, outside the connection's own callbacks.
         std::function<void(Connection*)> closed;
@@ -45,8 +59,8 @@ public:
     Connection(const Connection&) = delete;
     Connection& operator=(const Connection&) = delete;
 
-    // Queues the handshake with the helpers; false if refused (queue full),
-    // in which case the connection is already closed.
+    // Admits the connection (limits) and queues its handshake with the
+    // helpers; false if refused, in which case it is already closed.
     bool start();
     void on_handshake_done(ipc::HandshakeDone&& handoff);
     void on_handshake_failed(const ipc::HandshakeFailed& failure);
@@ -58,10 +72,20 @@ public:
     bool established() const { return state_ == State::proxying; }
 
 private:
-    enum class State { queued, handshaking, connecting, proxying, closed };
+    enum class State { accepted, proxy_header, handshaking, connecting, proxying, closed };
 
+    // Server mode with accept_proxy: reads the load balancer's PROXY header.
+    void read_proxy_header();
+    bool admit();
+    void submit_handshake();
     void connect_target();
+    void on_target_connect_event(int status);
     void on_connected();
+    // The TLS peer is the client (server mode) or the target (client mode).
+    const char* tls_side() const { return client_mode_ ? "target" : "client"; }
+    const char* plain_side() const { return client_mode_ ? "client" : "target"; }
+    // A socket error reported by poll (libuv says EBADF for any POLLERR).
+    std::string socket_error(int fd, int status) const;
     void on_tls_event(int status, int events);
     void on_plain_event(int status, int events);
     void on_timer();
@@ -77,6 +101,9 @@ private:
     // Idle limit now in force (idle timeout, or the half-closed limit); 0: none.
     uint64_t activity_limit_ms() const;
     void arm_activity_timer();
+    // KeyUpdate by volume or age, and before the AEAD usage limit.
+    void maybe_rotate_keys();
+    void on_throttle_wake();
 
     // Ends the connection: `how` goes into the close log line.
     void close(const std::string& how);
@@ -87,14 +114,22 @@ private:
     uint64_t id_;
     std::shared_ptr<Service> service_;
     SocketAddress peer_;
-    State state_ = State::queued;
+    State state_ = State::accepted;
     uint64_t started_ms_ = 0;
     uint64_t last_activity_ms_ = 0;
 
+    bool client_mode_;
     UniqueFd tls_fd_;
     UniqueFd plain_fd_;
     std::unique_ptr<UvPoll> tls_poll_;
     std::unique_ptr<UvPoll> plain_poll_;
+    // Before proxying: watches the target's connect, or the PROXY header.
+    std::unique_ptr<UvPoll> setup_poll_;
+    // accept_proxy: header bytes consumed so far; then the addresses it named.
+    std::vector<uint8_t> proxy_in_;
+    SocketAddress local_;  // the address the client connected to
+    // proxy_protocol: what the PROXY header to the target says about TLS.
+    std::unique_ptr<proxy::TlsInfo> proxy_tls_;
     UvTimer timer_;
 
     std::unique_ptr<RecordLayer> records_;
@@ -112,8 +147,20 @@ private:
 
     uint64_t bytes_from_tls_ = 0;
     uint64_t bytes_to_tls_ = 0;
+
+    // Links: wire throttling, record sizing, key rotation.
+    ThrottleState throttle_;
+    RecordSizer sizer_;
+    std::string source_;  // peer address without port, for per-source limits
+    bool admitted_ = false;
+    uint64_t out_under_key_ = 0;  // plaintext sealed under our current write key
+    uint64_t in_under_key_ = 0;   // plaintext opened under the peer's current key
+    uint64_t our_key_since_ms_ = 0;
+    uint64_t peer_key_since_ms_ = 0;
+    uint64_t peer_updates_seen_ = 0;
     std::string sni_;
     std::string alpn_;
+    std::string peer_cn_;  // the TLS peer's certificate CN, if it showed one
     std::string close_reason_;
 };
 

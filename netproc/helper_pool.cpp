@@ -17,28 +17,62 @@ void HelperPool::set_limits(size_t queue_limit, size_t max_jobs_per_helper) {
 
 size_t HelperPool::live_helpers(uint32_t generation) const {
     size_t n = 0;
-    for (const auto& [slot, h] : helpers_)
-        if (h.generation == generation) ++n;
+    for (const auto& [k, h] : helpers_)
+        if (h.generation == generation && !h.channel->failed()) ++n;
     return n;
 }
 
 void HelperPool::add_helper(uint32_t slot, uint32_t generation, UniqueFd channel) {
-    if (helpers_.count(slot)) drop_helper(slot, "replaced by a new helper in its slot");
+    Key k = key(generation, slot);
+    if (helpers_.count(k)) drop_helper(k, "replaced by a new helper in its slot");
     Helper h;
     h.slot = slot;
     h.generation = generation;
     h.channel = std::make_unique<ipc::UvChannel>(
         loop_, std::move(channel), strfmt("crypto[%u]", slot),
-        [this, slot](ipc::Message&& m) { on_message(slot, std::move(m)); },
-        [this, slot](const Error& e) { drop_helper(slot, e.message); });
-    helpers_[slot] = std::move(h);
+        [this, k](ipc::Message&& m) { on_message(k, std::move(m)); },
+        [this, k](const Error& e) { drop_helper(k, e.message); });
+    helpers_[k] = std::move(h);
     LOG_INFO("event=helper_attached slot=%u generation=%u", slot, generation);
     pump_queue();
 }
 
+void HelperPool::set_generation(uint32_t generation) {
+    generation_ = generation;
+    pump_queue();
+}
+
+void HelperPool::check_retired() {
+    if (retired_reported_ >= generation_ || !cb_.retired) return;
+    for (const auto& [k, h] : helpers_)
+        if (h.generation < generation_ && h.jobs > 0) return;
+    retired_reported_ = generation_;
+    cb_.retired(generation_);
+}
+
+void HelperPool::job_finished(Key k) {
+    auto it = helpers_.find(k);
+    if (it != helpers_.end() && it->second.jobs > 0) --it->second.jobs;
+    if (it != helpers_.end() && it->second.generation < generation_) check_retired();
+}
+
+void HelperPool::fail_queued(const std::function<bool(const HandshakeRequest&)>& drop,
+                             const ipc::HandshakeFailed& why) {
+    std::vector<uint64_t> failed;
+    for (auto q = queue_.begin(); q != queue_.end();) {
+        if (drop(*q)) {
+            failed.push_back(q->conn_id);
+            q = queue_.erase(q);
+        } else {
+            ++q;
+        }
+    }
+    for (uint64_t id : failed) cb_.failed(id, why);
+}
+
 HelperPool::Helper* HelperPool::pick() {
     Helper* best = nullptr;
-    for (auto& [slot, h] : helpers_) {
+    for (auto& [k, h] : helpers_) {
         if (h.generation != generation_ || h.jobs >= max_jobs_ || h.channel->failed()) continue;
         if (!best || h.jobs < best->jobs) best = &h;
     }
@@ -48,7 +82,7 @@ HelperPool::Helper* HelperPool::pick() {
 bool HelperPool::send_to(Helper& h, HandshakeRequest& req) {
     auto body = ipc::encode_body(req.job);
     if (!h.channel->send(ipc::MsgType::hs_job, req.conn_id, body, req.fd)) return false;
-    owner_[req.conn_id] = h.slot;
+    owner_[req.conn_id] = key(h.generation, h.slot);
     ++h.jobs;
     return true;
 }
@@ -60,6 +94,12 @@ HelperPool::Submit HelperPool::submit(HandshakeRequest req) {
         }
     }
     if (queue_.size() >= queue_limit_) return Submit::refused;
+    // Leave a helper at least a fifth of the deadline for the handshake itself.
+    uint64_t wait = admission_.expected_wait_ms(queue_.size());
+    if (wait > 0 && wait > req.job.deadline_ms * 4 / 5) {
+        ++shed_;
+        return Submit::shed;
+    }
     req.enqueued_ms = uv_now(loop_);
     queue_.push_back(std::move(req));
     return Submit::queued;
@@ -71,6 +111,19 @@ void HelperPool::pump_queue() {
         if (!h) return;
         HandshakeRequest req = std::move(queue_.front());
         queue_.pop_front();
+        // What waited too long would reach the helper with no time left:
+        // fail it now rather than spend a helper on it.
+        uint64_t waited = uv_now(loop_) - req.enqueued_ms;
+        if (waited >= req.job.deadline_ms * 4 / 5) {
+            ++shed_;
+            ipc::HandshakeFailed f;
+            f.reason = ipc::FailReason::overloaded;
+            f.detail =
+                strfmt("waited %llu ms for a helper", static_cast<unsigned long long>(waited));
+            cb_.failed(req.conn_id, f);
+            continue;
+        }
+        req.job.deadline_ms -= static_cast<uint32_t>(waited);
         if (!send_to(*h, req)) {
             // The channel failed while sending; drop_helper already ran.
             queue_.push_front(std::move(req));
@@ -81,9 +134,9 @@ void HelperPool::pump_queue() {
 void HelperPool::cancel(uint64_t conn_id) {
     auto it = owner_.find(conn_id);
     if (it != owner_.end()) {
-        auto h = helpers_.find(it->second);
-        if (h != helpers_.end() && h->second.jobs > 0) --h->second.jobs;
+        Key k = it->second;
         owner_.erase(it);
+        job_finished(k);
         pump_queue();
         return;
     }
@@ -95,57 +148,59 @@ void HelperPool::cancel(uint64_t conn_id) {
     }
 }
 
-void HelperPool::on_message(uint32_t slot, ipc::Message&& m) {
+void HelperPool::on_message(Key k, ipc::Message&& m) {
     // What a helper may send netproc: HANDSHAKE_DONE and HANDSHAKE_FAILED,
     // each for a job this very helper has in flight. Anything else means
     // the helper is broken or compromised; it is cut off.
     uint64_t id = m.request_id();
     auto owner = owner_.find(id);
-    bool ours = owner != owner_.end() && owner->second == slot;
+    bool ours = owner != owner_.end() && owner->second == k;
     switch (m.type()) {
         case ipc::MsgType::hs_done: {
             auto done = ipc::decode_message<ipc::HandshakeDone>(m);
-            if (!done) return drop_helper(slot, done.message());
+            if (!done) return drop_helper(k, done.message());
             if (done->conn_id != id)
-                return drop_helper(slot, strfmt("HANDSHAKE_DONE for job %llu names connection %llu",
-                                                static_cast<unsigned long long>(id),
-                                                static_cast<unsigned long long>(done->conn_id)));
+                return drop_helper(k, strfmt("HANDSHAKE_DONE for job %llu names connection %llu",
+                                             static_cast<unsigned long long>(id),
+                                             static_cast<unsigned long long>(done->conn_id)));
             if (!ours) {
                 // A job we cancelled (connection closed meanwhile) is fine;
                 // one we never gave this helper is a violation.
                 if (owner != owner_.end())
-                    return drop_helper(slot, strfmt("answer for job %llu of another helper",
-                                                    static_cast<unsigned long long>(id)));
+                    return drop_helper(k, strfmt("answer for job %llu of another helper",
+                                                 static_cast<unsigned long long>(id)));
                 return;
             }
             owner_.erase(owner);
-            --helpers_[slot].jobs;
+            admission_.completed(uv_now(loop_));
             cb_.done(id, std::move(done.value()));
+            job_finished(k);
             break;
         }
         case ipc::MsgType::hs_failed: {
             auto failed = ipc::decode_message<ipc::HandshakeFailed>(m);
-            if (!failed) return drop_helper(slot, failed.message());
+            if (!failed) return drop_helper(k, failed.message());
             if (!ours) {
                 if (owner != owner_.end())
-                    return drop_helper(slot, strfmt("answer for job %llu of another helper",
-                                                    static_cast<unsigned long long>(id)));
+                    return drop_helper(k, strfmt("answer for job %llu of another helper",
+                                                 static_cast<unsigned long long>(id)));
                 return;
             }
             owner_.erase(owner);
-            --helpers_[slot].jobs;
+            admission_.completed(uv_now(loop_));
             cb_.failed(id, failed.value());
+            job_finished(k);
             break;
         }
         default:
-            return drop_helper(slot, strfmt("message %s is not accepted from a helper",
-                                            ipc::msg_type_name(m.type())));
+            return drop_helper(k, strfmt("message %s is not accepted from a helper",
+                                         ipc::msg_type_name(m.type())));
     }
     pump_queue();
 }
 
-void HelperPool::drop_helper(uint32_t slot, const std::string& why) {
-    auto it = helpers_.find(slot);
+void HelperPool::drop_helper(Key k, const std::string& why) {
+    auto it = helpers_.find(k);
     if (it == helpers_.end()) return;
     Helper h = std::move(it->second);
     helpers_.erase(it);
@@ -154,23 +209,29 @@ void HelperPool::drop_helper(uint32_t slot, const std::string& why) {
 
     std::vector<uint64_t> lost;
     for (auto o = owner_.begin(); o != owner_.end();) {
-        if (o->second == slot) {
+        if (o->second == k) {
             lost.push_back(o->first);
             o = owner_.erase(o);
         } else {
             ++o;
         }
     }
-    if (why == ipc::kPeerClosed)
-        LOG_WARN("event=helper_lost slot=%u generation=%u handshakes_failed=%zu", slot,
+    bool current = h.generation == generation_;
+    if (why == ipc::kPeerClosed && !current && lost.empty())
+        // An older generation's helper leaving after its work (reload), or
+        // a newer one's that never got work (a reload that was abandoned).
+        LOG_INFO("event=helper_detached slot=%u generation=%u", h.slot, h.generation);
+    else if (why == ipc::kPeerClosed)
+        LOG_WARN("event=helper_lost slot=%u generation=%u handshakes_failed=%zu", h.slot,
                  h.generation, lost.size());
     else
         LOG_ERROR("event=helper_dropped slot=%u generation=%u reason=\"%s\" handshakes_failed=%zu",
-                  slot, h.generation, why.c_str(), lost.size());
+                  h.slot, h.generation, why.c_str(), lost.size());
     ipc::HandshakeFailed f;
     f.reason = ipc::FailReason::io_error;
-    f.detail = strfmt("crypto helper %u went away", slot);
+    f.detail = strfmt("crypto helper %u went away", h.slot);
     for (uint64_t id : lost) cb_.failed(id, f);
+    if (!current) check_retired();
     pump_queue();
 }
 

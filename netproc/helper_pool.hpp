@@ -19,6 +19,7 @@
 #include "ipc/handoff.hpp"
 #include "ipc/messages.hpp"
 #include "ipc/uv_channel.hpp"
+#include "netproc/admission.hpp"
 
 namespace tlsward::netproc {
 
@@ -35,27 +36,40 @@ public:
         // The handshake is done; the handoff is the connection's to consume.
         std::function<void(uint64_t conn_id, ipc::HandshakeDone&&)> done;
         std::function<void(uint64_t conn_id, const ipc::HandshakeFailed&)> failed;
+        // Every helper older than `generation` has no job left (and gets
+        // none): they may be let go. Called once per generation switch.
+        std::function<void(uint32_t generation)> retired;
     };
 
     HelperPool(uv_loop_t* loop, Callbacks cb);
     ~HelperPool();
 
     // A helper's channel (from the supervisor). Replaces any helper in the
-    // same slot; that one's jobs fail at once.
+    // same slot of the same generation; that one's jobs fail at once.
     void add_helper(uint32_t slot, uint32_t generation, UniqueFd channel);
-    // New jobs go only to helpers of this generation (older ones finish
-    // what they have).
-    void set_generation(uint32_t generation) { generation_ = generation; }
+    // New jobs go only to helpers of this generation; older ones finish
+    // what they have, and `retired` is called once none has a job left.
+    void set_generation(uint32_t generation);
+    // Calls `retired` if the older generations have nothing left.
+    void check_retired();
+    // Fails every queued (not yet sent) handshake for which `drop` is true.
+    void fail_queued(const std::function<bool(const HandshakeRequest&)>& drop,
+                     const ipc::HandshakeFailed& why);
     void set_limits(size_t queue_limit, size_t max_jobs_per_helper);
 
-    enum class Submit { sent, queued, refused };
+    // refused: the queue is full; shed: the queue has room but, at the rate
+    // helpers finish handshakes, this one could not start before its deadline.
+    enum class Submit { sent, queued, refused, shed };
     Submit submit(HandshakeRequest req);
     // The connection is going away: forget its job (queued or in flight).
     void cancel(uint64_t conn_id);
 
     size_t queue_depth() const { return queue_.size(); }
+    uint64_t shed_total() const { return shed_; }
+    double handshake_rate() const { return admission_.rate(); }
     size_t in_flight() const { return owner_.size(); }
     size_t helpers() const { return helpers_.size(); }
+    uint32_t generation() const { return generation_; }
     size_t live_helpers(uint32_t generation) const;
 
 private:
@@ -66,10 +80,18 @@ private:
         size_t jobs = 0;
     };
 
+    // Helpers are known by generation and slot: during a reload two
+    // generations run side by side.
+    using Key = uint64_t;
+    static Key key(uint32_t generation, uint32_t slot) {
+        return (static_cast<uint64_t>(generation) << 32) | slot;
+    }
+
     Helper* pick();
     bool send_to(Helper& h, HandshakeRequest& req);
-    void on_message(uint32_t slot, ipc::Message&& m);
-    void drop_helper(uint32_t slot, const std::string& why);
+    void job_finished(Key key);
+    void on_message(Key key, ipc::Message&& m);
+    void drop_helper(Key key, const std::string& why);
     void pump_queue();
 
     uv_loop_t* loop_;
@@ -77,10 +99,13 @@ private:
     uint32_t generation_ = 0;
     size_t queue_limit_ = 4096;
     size_t max_jobs_ = 256;
-    std::map<uint32_t, Helper> helpers_;
-    // conn id -> slot of the helper doing its handshake
-    std::unordered_map<uint64_t, uint32_t> owner_;
+    uint32_t retired_reported_ = 0;  // the last generation `retired` was called for
+    std::map<Key, Helper> helpers_;
+    // conn id -> the helper doing its handshake
+    std::unordered_map<uint64_t, Key> owner_;
     std::deque<HandshakeRequest> queue_;
+    HandshakeAdmission admission_;
+    uint64_t shed_ = 0;
     // Channels of dropped helpers, freed outside their own callbacks.
     std::vector<std::unique_ptr<ipc::UvChannel>> retired_;
     std::unique_ptr<UvCheck> reaper_;

@@ -2,12 +2,17 @@
 #include <signal.h>
 #include <uv.h>
 
+#include <openssl/crypto.h>
+
 #include <cstdio>
 
 #include "common/child_bootstrap.hpp"
 #include "common/log.hpp"
+#include "common/sandbox.hpp"
+#include "common/sandbox_selftest.hpp"
 #include "netproc/netproc.hpp"
 #include "netproc/record_layer.hpp"
+#include "netproc/sandbox_policy.hpp"
 
 using namespace tlsward;
 
@@ -18,7 +23,10 @@ int main(int argc, char** argv) {
         std::fprintf(stderr, "tlsward-netproc: %s\n", args.message().c_str());
         return 2;
     }
+    if (!args->sandbox_selftest.empty())
+        return sandbox::run_selftest_probe(netproc::sandbox_policy(), *args);
     child_bootstrap(args.value(), "tlsward-net");
+    sandbox::enter_early();
     // Writes to a closed peer return EPIPE (MSG_NOSIGNAL covers sockets;
     // this covers everything else). Stop signals (a terminal's SIGINT, a
     // service manager's SIGTERM to the whole group) are the supervisor's
@@ -28,8 +36,10 @@ int main(int argc, char** argv) {
     signal(SIGTERM, SIG_IGN);
     signal(SIGHUP, SIG_IGN);
 
-    // Fetch every cipher and KDF once, before any connection (OpenSSL 3.0
-    // looks algorithms up, with locks, on every fetch).
+    // Everything that reads a file happens now: OpenSSL's configuration,
+    // then every cipher and KDF, fetched once before any connection (OpenSSL
+    // 3.0 looks algorithms up, with locks, on every fetch).
+    OPENSSL_init_crypto(OPENSSL_INIT_LOAD_CONFIG, nullptr);
     if (auto s = netproc::RecordLayer::prefetch_algorithms(); !s) {
         LOG_ERROR("event=exit reason=\"%s\"", s.message().c_str());
         return 1;
@@ -37,6 +47,11 @@ int main(int argc, char** argv) {
 
     uv_loop_t loop;
     uv_loop_init(&loop);
+    // No file, exec or ptrace from here on (netproc/sandbox_policy.cpp).
+    if (auto s = sandbox::enter(netproc::sandbox_policy(), args->identity); !s) {
+        LOG_ERROR("event=exit reason=\"sandbox: %s\"", s.message().c_str());
+        return 1;
+    }
     int code;
     {
         netproc::NetProc np(&loop, args.value(), UniqueFd(kControlFd));

@@ -26,12 +26,21 @@ NetProc::NetProc(uv_loop_t* loop, const ChildArgs& args, UniqueFd control)
                                                auto it = connections_.find(id);
                                                if (it != connections_.end())
                                                    it->second->on_handshake_failed(f);
+                                           },
+                                           [this](uint32_t generation) {
+                                               control_->send(
+                                                   ipc::MsgType::np_retired, 0,
+                                                   ipc::encode_body(ipc::NpRetired{generation}));
                                            }}),
+      throttle_(loop),
+      limits_(loop),
       reaper_(loop, [this] { graveyard_.clear(); }),
       drain_timer_(loop, [] {}) {
     env_.loop = loop;
     env_.buffers = &buffers_;
     env_.helpers = &helpers_;
+    env_.throttle = &throttle_;
+    env_.limits = &limits_;
     env_.closed = [this](Connection* c) { on_connection_closed(c); };
     control_ = std::make_unique<ipc::UvChannel>(
         loop, std::move(control), "supervisor",
@@ -100,7 +109,7 @@ void NetProc::on_control_message(ipc::Message&& m) {
         case MsgType::ping: {
             auto p = ipc::decode_message<ipc::Ping>(m);
             if (!p) return protocol_violation(p.message());
-            control_->send(MsgType::pong, 0, ipc::encode_body(ipc::Pong{p->seq}));
+            control_->send(MsgType::np_status, m.request_id(), ipc::encode_body(status(p->seq)));
             return;
         }
         case MsgType::shutdown: {
@@ -117,9 +126,27 @@ void NetProc::on_control_message(ipc::Message&& m) {
 
 void NetProc::commit_config(const ipc::NpConfigDone& done) {
     generation_ = done.generation;
-    for (auto& [id, s] : staged_services_) s->generation = done.generation;
+    for (auto& [id, s] : staged_services_) {
+        s->generation = done.generation;
+        s->buckets = throttle_.service_buckets(s->config.name, s->config.link.service_read,
+                                               s->config.link.service_write);
+    }
+    throttle_.configure_global(done.global_read, done.global_write);
+    limits_.set_global_max(done.max_connections);
+    // Connections keep the Service they were accepted for; the replaced
+    // ones are kept for their counters until the last of those closes.
+    for (auto& [id, old] : services_) replaced_services_.push_back(std::move(old));
     services_ = std::move(staged_services_);
     staged_services_.clear();
+    // Handshakes still waiting for a helper go to the new generation, by
+    // service id (the supervisor keeps ids stable across reloads); those of
+    // a service the reload removed cannot.
+    ipc::HandshakeFailed removed;
+    removed.reason = ipc::FailReason::unknown_service;
+    removed.detail = "the service was removed by a reload";
+    helpers_.fail_queued(
+        [this](const HandshakeRequest& r) { return services_.count(r.job.service_id) == 0; },
+        removed);
     // The supervisor sends every listener of the new generation (copies of
     // the sockets it keeps), so the old set is simply replaced.
     listeners_ = std::move(staged_listeners_);
@@ -130,11 +157,51 @@ void NetProc::commit_config(const ipc::NpConfigDone& done) {
         for (auto& l : listeners_) l->start();
     LOG_INFO("event=config_applied generation=%u services=%zu listeners=%zu", generation_,
              services_.size(), listeners_.size());
-    if (!ready_sent_) {
-        ipc::Ready r{ipc::ProcessRole::netproc, generation_, args_.slot};
-        control_->send(ipc::MsgType::ready, 0, ipc::encode_body(r));
-        ready_sent_ = true;
+    // READY after every configuration: for a reload it tells the
+    // supervisor that new handshakes now go to the new generation.
+    ipc::Ready r{ipc::ProcessRole::netproc, generation_, args_.slot};
+    control_->send(ipc::MsgType::ready, 0, ipc::encode_body(r));
+    helpers_.check_retired();
+}
+
+ipc::NpStatus NetProc::status(uint64_t seq) {
+    auto add = [](ServiceCounters& into, const ServiceCounters& c) {
+        into.handshakes_ok += c.handshakes_ok;
+        into.handshakes_failed += c.handshakes_failed;
+        into.refused_queue_full += c.refused_queue_full;
+        into.refused_shed += c.refused_shed;
+        into.refused_limit += c.refused_limit;
+        into.bytes_from_tls += c.bytes_from_tls;
+        into.bytes_to_tls += c.bytes_to_tls;
+    };
+    // Replaced services no connection uses any more are folded into the
+    // running totals and let go.
+    for (auto it = replaced_services_.begin(); it != replaced_services_.end();) {
+        if (it->use_count() == 1) {
+            add(gone_counters_, (*it)->counters);
+            it = replaced_services_.erase(it);
+        } else {
+            ++it;
+        }
     }
+    ServiceCounters sum = gone_counters_;
+    for (const auto& s : replaced_services_) add(sum, s->counters);
+    for (const auto& [id, s] : services_) add(sum, s->counters);
+
+    ipc::NpStatus st;
+    st.seq = seq;
+    st.generation = generation_;
+    st.connections_open = connections_.size();
+    st.connections_total = next_conn_id_ - 1;
+    st.handshakes_ok = sum.handshakes_ok;
+    st.handshakes_failed = sum.handshakes_failed;
+    st.refused = sum.refused_queue_full + sum.refused_shed + sum.refused_limit;
+    st.handshakes_queued = static_cast<uint32_t>(helpers_.queue_depth());
+    st.handshakes_in_flight = static_cast<uint32_t>(helpers_.in_flight());
+    st.helpers = static_cast<uint32_t>(helpers_.live_helpers(generation_));
+    st.bytes_from_tls = sum.bytes_from_tls;
+    st.bytes_to_tls = sum.bytes_to_tls;
+    return st;
 }
 
 void NetProc::on_accept(uint32_t service_id, UniqueFd fd, const SocketAddress& peer) {
@@ -146,13 +213,7 @@ void NetProc::on_accept(uint32_t service_id, UniqueFd fd, const SocketAddress& p
     connections_.emplace(id, std::move(conn));
     LOG_DEBUG("event=accept conn=%llu service=%s peer=%s", static_cast<unsigned long long>(id),
               it->second->config.name.c_str(), peer.to_string().c_str());
-    if (!c->start()) {
-        LOG_WARN(
-            "event=refused conn=%llu service=%s peer=%s reason=\"handshake queue full "
-            "(%zu waiting)\"",
-            static_cast<unsigned long long>(id), it->second->config.name.c_str(),
-            peer.to_string().c_str(), helpers_.queue_depth());
-    }
+    c->start();  // a refused connection logs why and closes itself
 }
 
 void NetProc::on_connection_closed(Connection* c) {
@@ -166,7 +227,11 @@ void NetProc::on_connection_closed(Connection* c) {
 void NetProc::begin_shutdown(uint32_t drain_ms) {
     if (shutting_down_) return;
     shutting_down_ = true;
-    for (auto& l : listeners_) l->stop();
+    // Stop accepting: our copies of the listening sockets close here, the
+    // supervisor closes its own, so new connection attempts are refused
+    // instead of waiting in a backlog nobody reads.
+    listeners_.clear();
+    staged_listeners_.clear();
     LOG_INFO("event=draining connections=%zu drain_ms=%u", connections_.size(), drain_ms);
     drain_timer_.set_callback([this] {
         LOG_INFO("event=drain_timeout connections=%zu", connections_.size());

@@ -7,6 +7,13 @@
 // violation; see on_control_message and HelperPool::on_message):
 //   supervisor: NP_SERVICE, NP_LISTENER, NP_HELPER, NP_CONFIG_DONE, PING, SHUTDOWN
 //   helper[i]:  HANDSHAKE_DONE, HANDSHAKE_FAILED (only for its own jobs)
+// and what it sends the supervisor: READY (after every NP_CONFIG_DONE, with
+// its generation), NP_STATUS (the answer to PING), NP_RETIRED.
+//
+// A reload is a new NP_CONFIG_DONE: services and listeners are replaced as
+// a whole (connections keep their own Service), new handshakes go to the
+// new generation of helpers, and NP_RETIRED tells the supervisor when the
+// older generations have answered every job they had.
 #pragma once
 
 #include <uv.h>
@@ -21,9 +28,11 @@
 #include "ipc/uv_channel.hpp"
 #include "netproc/buffer_pool.hpp"
 #include "netproc/connection.hpp"
+#include "netproc/connection_limits.hpp"
 #include "netproc/helper_pool.hpp"
 #include "netproc/listener.hpp"
 #include "netproc/service.hpp"
+#include "netproc/throttle.hpp"
 
 namespace tlsward::netproc {
 
@@ -41,6 +50,7 @@ private:
     void protocol_violation(const std::string& what);
 
     void commit_config(const ipc::NpConfigDone& done);
+    ipc::NpStatus status(uint64_t seq);
     void on_accept(uint32_t service_id, UniqueFd fd, const SocketAddress& peer);
     void on_connection_closed(Connection* c);
     void begin_shutdown(uint32_t drain_ms);
@@ -52,10 +62,16 @@ private:
     std::unique_ptr<ipc::UvChannel> control_;
     BufferPool buffers_;
     HelperPool helpers_;
+    Throttle throttle_;
+    ConnectionLimits limits_;
     Connection::Env env_;
 
     uint32_t generation_ = 0;
     std::map<uint32_t, std::shared_ptr<Service>> services_;
+    // Services replaced by a reload that connections still use (for the
+    // totals in NP_STATUS), and the counts of those no longer used.
+    std::vector<std::shared_ptr<Service>> replaced_services_;
+    ServiceCounters gone_counters_;
     std::vector<std::unique_ptr<Listener>> listeners_;
     // Staged by NP_SERVICE / NP_LISTENER until NP_CONFIG_DONE commits them.
     std::map<uint32_t, std::shared_ptr<Service>> staged_services_;
@@ -66,7 +82,6 @@ private:
     std::vector<std::unique_ptr<Connection>> graveyard_;
     UvCheck reaper_;
 
-    bool ready_sent_ = false;
     bool shutting_down_ = false;
     UvTimer drain_timer_;
     int exit_code_ = 0;

@@ -45,10 +45,49 @@ constexpr OptionSpec kTunnelOptions[] = {
     {"--handshake-timeout", true, false},
     {"--connect-timeout", true, false},
     {"--idle-timeout", true, false},
+    {"--drain-time", true, false},
+    {"--rate-limit", true, false},
+    {"--key-update-bytes", true, false},
+    {"--max-connections", true, false},
+    {"--max-connections-per-source", true, false},
+    {"--record-size", true, false},
     {"--name", true, false},
     {"--log-level", true, false},
     {"--control", true, false},
 };
+// TLS options of the quick modes (ghostunnel's names where it has them).
+// Both modes take all of them; check_tls_options() says which belongs to
+// the other mode, with a hint.
+constexpr OptionSpec kTunnelTlsOptions[] = {
+    {"--client-ca", true, false},
+    {"--verify-client", true, false},
+    {"--allow-cn", true, true},
+    {"--allow-dns", true, true},
+    {"--allow-uri", true, true},
+    {"--allow-spki", true, true},
+    {"--crl", true, true},
+    {"--alpn", true, false},
+    {"--proxy-protocol", true, false},
+    {"--accept-proxy", false, false},
+    {"--unknown-sni", true, false},
+    {"--ticket-key-file", true, false},
+    {"--ca", true, false},
+    {"--server-name", true, false},
+    {"--verify-name", true, false},
+    {"--pin-spki", true, true},
+    {"--client-cert", true, false},
+    {"--client-key", true, false},
+};
+
+std::span<const OptionSpec> tunnel_specs() {
+    static const std::vector<OptionSpec> all = [] {
+        std::vector<OptionSpec> v(std::begin(kTunnelOptions), std::end(kTunnelOptions));
+        v.insert(v.end(), std::begin(kTunnelTlsOptions), std::end(kTunnelTlsOptions));
+        return v;
+    }();
+    return all;
+}
+
 constexpr OptionSpec kStatusOptions[] = {
     {"--json", false, false},
     {"--control", true, false},
@@ -146,6 +185,101 @@ Result<uint32_t> parse_timeout(const std::string& flag, const std::string& text,
     return static_cast<uint32_t>(d.value());
 }
 
+Result<uint64_t> parse_size(const std::string& flag, const std::string& text, uint64_t min,
+                            uint64_t max) {
+    auto b = parse_size_bytes(text);
+    if (!b || (b.value() != 0 && (b.value() < min || b.value() > max)))
+        return err(
+            "option %s must be 0 (none) or a size from %llu to %llu bytes (like 64KiB or "
+            "10MB), got \"%s\"",
+            flag.c_str(), static_cast<unsigned long long>(min),
+            static_cast<unsigned long long>(max), text.c_str());
+    return b.value();
+}
+
+// One TLS flag into the service (or the global ticket key file). False:
+// not a TLS flag.
+Result<bool> apply_tls_flag(const Option& o, ServiceConfig& svc, GlobalConfig& global,
+                            std::vector<std::string>& certs, std::vector<std::string>& keys) {
+    TlsConfig& t = svc.tls;
+    const std::string& v = o.value;
+    bool client = svc.mode == ipc::TlsRole::client;
+    auto list = [&](std::vector<std::string>& out, Result<std::string> r) -> Result<bool> {
+        if (!r) return err("option %s: %s", o.name.c_str(), r.message().c_str());
+        if (out.size() >= ipc::kMaxListEntries)
+            return err("option %s is given more than %zu times", o.name.c_str(),
+                       ipc::kMaxListEntries);
+        out.push_back(r.value());
+        return true;
+    };
+    if (o.name == "--client-ca") {
+        t.client_ca = absolute(v);
+    } else if (o.name == "--ca") {
+        t.ca = absolute(v);
+    } else if (o.name == "--verify-client") {
+        t.verify_client_set = true;
+        if (v == "require")
+            t.verify_client = ipc::VerifyPeer::require;
+        else if (v == "optional")
+            t.verify_client = ipc::VerifyPeer::optional;
+        else if (v == "none")
+            t.verify_client = ipc::VerifyPeer::none;
+        else
+            return err("option --verify-client must be require, optional or none, got \"%s\"",
+                       v.c_str());
+    } else if (o.name == "--allow-cn") {
+        return list(t.allow_cn, v);
+    } else if (o.name == "--allow-dns") {
+        return list(t.allow_dns, parse_dns_pattern(v));
+    } else if (o.name == "--allow-uri") {
+        return list(t.allow_uri, v);
+    } else if (o.name == "--allow-spki") {
+        return list(t.allow_spki, parse_spki_pin(v));
+    } else if (o.name == "--pin-spki") {
+        return list(t.pin_spki, parse_spki_pin(v));
+    } else if (o.name == "--crl") {
+        return list(t.crl, absolute(v));
+    } else if (o.name == "--alpn") {
+        auto a = parse_alpn_list(v);
+        if (!a) return err("option --alpn: %s", a.message().c_str());
+        t.alpn = a.value();
+    } else if (o.name == "--proxy-protocol") {
+        if (v == "v1")
+            t.proxy_protocol = ipc::ProxyVersion::v1;
+        else if (v == "v2")
+            t.proxy_protocol = ipc::ProxyVersion::v2;
+        else if (v == "none")
+            t.proxy_protocol = ipc::ProxyVersion::none;
+        else
+            return err("option --proxy-protocol must be v1, v2 or none, got \"%s\"", v.c_str());
+    } else if (o.name == "--accept-proxy") {
+        t.accept_proxy = true;
+    } else if (o.name == "--unknown-sni") {
+        if (v == "default")
+            t.unknown_sni = ipc::UnknownSni::use_default;
+        else if (v == "refuse")
+            t.unknown_sni = ipc::UnknownSni::refuse;
+        else
+            return err("option --unknown-sni must be default or refuse, got \"%s\"", v.c_str());
+    } else if (o.name == "--ticket-key-file") {
+        global.ticket_key_file = absolute(v);
+    } else if (o.name == "--server-name" || o.name == "--verify-name") {
+        if (auto st = check_host_or_ip(v); !st)
+            return err("option %s: %s", o.name.c_str(), st.message().c_str());
+        (o.name == "--server-name" ? t.server_name : t.verify_name) = v;
+    } else if (o.name == "--client-cert" || o.name == "--client-key") {
+        if (!client)
+            return err(
+                "option %s is for 'tlsward client'; a server's own certificate is "
+                "--cert/--key (and --client-ca verifies clients)",
+                o.name.c_str());
+        (o.name == "--client-cert" ? certs : keys).push_back(absolute(v));
+    } else {
+        return false;
+    }
+    return true;
+}
+
 Status build_tunnel(const Parsed& p, const std::string& command, Command& cmd) {
     if (auto s = no_positionals(p, command); !s) return s;
     Config& config = cmd.config;
@@ -158,6 +292,9 @@ Status build_tunnel(const Parsed& p, const std::string& command, Command& cmd) {
 
     for (const Option& o : p.options) {
         const std::string& v = o.value;
+        auto tls = apply_tls_flag(o, svc, config.global, certs, keys);
+        if (!tls) return tls.error();
+        if (tls.value()) continue;
         if (o.name == "--listen") {
             auto a = resolve_listen(v);
             if (!a) return err("option --listen: %s", a.message().c_str());
@@ -189,6 +326,42 @@ Status build_tunnel(const Parsed& p, const std::string& command, Command& cmd) {
             auto t = parse_timeout(o.name, v, kMinIdleTimeoutMs, kMaxIdleTimeoutMs, true);
             if (!t) return t.error();
             svc.idle_timeout_ms = t.value();
+        } else if (o.name == "--rate-limit") {
+            // Per connection, both directions (what a ghostunnel or stunnel
+            // user means by "limit each client").
+            auto r = parse_size(o.name, v, 1024, kMaxRate);
+            if (!r) return r.error();
+            ipc::RateLimit limit{r.value(), r.value() == 0 ? 0 : default_burst(r.value())};
+            svc.link.connection_read = limit;
+            svc.link.connection_write = limit;
+        } else if (o.name == "--key-update-bytes") {
+            auto r = parse_size(o.name, v, 1024, uint64_t{1} << 50);
+            if (!r) return r.error();
+            svc.link.key_update_bytes = r.value();
+        } else if (o.name == "--max-connections") {
+            auto n = parse_count(o.name, v, 10000000);
+            if (!n) return n.error();
+            svc.link.max_connections = static_cast<uint32_t>(n.value());
+        } else if (o.name == "--max-connections-per-source") {
+            auto n = parse_count(o.name, v, 10000000);
+            if (!n) return n.error();
+            svc.link.max_connections_per_source = static_cast<uint32_t>(n.value());
+        } else if (o.name == "--record-size") {
+            if (v == "dynamic") {
+                svc.link.record_size = 0;
+            } else {
+                auto r = parse_size(o.name, v, kMinRecordSize, 16384);
+                if (!r)
+                    return err(
+                        "option --record-size must be \"dynamic\" or %u to 16384, got "
+                        "\"%s\"",
+                        kMinRecordSize, v.c_str());
+                svc.link.record_size = static_cast<uint32_t>(r.value());
+            }
+        } else if (o.name == "--drain-time") {
+            auto t = parse_timeout(o.name, v, 1, kMaxDrainMs, true);
+            if (!t) return t.error();
+            config.global.drain_ms = t.value();
         } else if (o.name == "--name") {
             if (!valid_service_name(v))
                 return err(
@@ -214,6 +387,9 @@ Status build_tunnel(const Parsed& p, const std::string& command, Command& cmd) {
         return err("'tlsward server' needs --cert FILE and --key FILE");
     if (svc.mode == ipc::TlsRole::client && svc.certificates.size() > 1)
         return err("'tlsward client' takes at most one --cert/--key pair");
+    if (!svc.tls.client_ca.empty() && !svc.tls.verify_client_set)
+        svc.tls.verify_client = ipc::VerifyPeer::require;
+    if (auto s = check_tls_options(svc, true); !s) return s.error();
     config.services.push_back(std::move(svc));
     return {};
 }
@@ -248,10 +424,10 @@ Result<Command> parse_command_line(int argc, char** argv) {
         specs = kCheckOptions;
     } else if (command == "server") {
         cmd.kind = CommandKind::server;
-        specs = kTunnelOptions;
+        specs = tunnel_specs();
     } else if (command == "client") {
         cmd.kind = CommandKind::client;
-        specs = kTunnelOptions;
+        specs = tunnel_specs();
     } else if (command == "status") {
         cmd.kind = CommandKind::status;
         specs = kStatusOptions;
@@ -321,11 +497,21 @@ std::string usage_text() {
         "  tlsward server --listen ADDR:PORT --target HOST:PORT --cert FILE --key FILE\n"
         "                 [--listen ADDR:PORT ...] [--cert FILE --key FILE ...]\n"
         "                 [--helpers N] [--handshake-timeout SECONDS] [--connect-timeout SECONDS]\n"
-        "                 [--idle-timeout SECONDS] [--name NAME] [--log-level LEVEL]\n"
+        "                 [--idle-timeout SECONDS] [--drain-time SECONDS] [--name NAME]\n"
+        "                 [--log-level LEVEL]\n"
+        "                 [--rate-limit BYTES_PER_S] [--key-update-bytes N] [--record-size N]\n"
+        "                 [--max-connections N] [--max-connections-per-source N]\n"
         "                 [--control PATH]\n"
+        "                 [--client-ca FILE|DIR [--verify-client require|optional]\n"
+        "                  [--allow-cn CN] [--allow-dns NAME] [--allow-uri URI]\n"
+        "                  [--allow-spki SHA256] [--crl FILE]] [--alpn h2,http/1.1]\n"
+        "                 [--proxy-protocol v1|v2] [--accept-proxy] [--unknown-sni refuse]\n"
+        "                 [--ticket-key-file FILE]\n"
         "      terminate TLS on ADDR:PORT and forward plaintext to the target\n"
-        "  tlsward client --listen ADDR:PORT --target HOST:PORT [--cert FILE --key FILE]\n"
-        "                 [same options as server]\n"
+        "  tlsward client --listen ADDR:PORT --target HOST:PORT [--ca FILE|DIR]\n"
+        "                 [--server-name NAME] [--verify-name NAME|IP] [--pin-spki SHA256]\n"
+        "                 [--client-cert FILE --client-key FILE] [--alpn LIST]\n"
+        "                 [the general options of server]\n"
         "      accept plaintext on ADDR:PORT and forward it over TLS to the target\n"
         "  tlsward status [--json] [--control PATH]\n"
         "  tlsward reload [--control PATH]\n"

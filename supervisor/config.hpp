@@ -19,8 +19,39 @@ namespace tlsward::supervisor {
 struct CertificateFiles {
     std::string cert_path;  // PEM chain, leaf first
     std::string key_path;   // PEM private key; may equal cert_path (combined file)
+    // Server names (SNI) this certificate serves; empty: its DNS SANs (or CN).
+    std::vector<std::string> names;
+    std::string ocsp_path;  // DER OCSP response to staple; empty: none
 
     bool operator==(const CertificateFiles&) const = default;
+};
+
+// TLS options beyond certificates (docs/configuration.md, "TLS options").
+// Which mode each applies to is checked by check_tls_options().
+struct TlsConfig {
+    // Server mode: client certificates.
+    std::string client_ca;  // PEM file or directory; empty: none asked for
+    ipc::VerifyPeer verify_client = ipc::VerifyPeer::none;  // require when client_ca is set
+    bool verify_client_set = false;                         // given explicitly
+    std::vector<std::string> allow_cn;
+    std::vector<std::string> allow_dns;   // lower case; "*.example.com" allowed
+    std::vector<std::string> allow_uri;   // exact, or a prefix ending in '*'
+    std::vector<std::string> allow_spki;  // SHA-256, 64 lower-case hex digits
+    std::vector<std::string> crl;         // PEM or DER CRL files
+    // Server mode: names, sessions, PROXY protocol.
+    ipc::UnknownSni unknown_sni = ipc::UnknownSni::use_default;
+    bool session_tickets = true;
+    ipc::ProxyVersion proxy_protocol = ipc::ProxyVersion::none;
+    bool accept_proxy = false;
+    // Client mode: how the target is verified.
+    std::string ca;                     // PEM file or directory; empty: the system store
+    std::string server_name;            // SNI; empty: the target's host name (none for an IP)
+    std::string verify_name;            // empty: server_name, else the target's host
+    std::vector<std::string> pin_spki;  // SHA-256, 64 lower-case hex digits
+    // Both: ALPN protocols, in order of preference.
+    std::vector<std::string> alpn;
+
+    bool operator==(const TlsConfig&) const = default;
 };
 
 struct ServiceConfig {
@@ -32,6 +63,8 @@ struct ServiceConfig {
     uint32_t handshake_timeout_ms = 10000;
     uint32_t connect_timeout_ms = 10000;
     uint32_t idle_timeout_ms = 0;  // 0 = none
+    ipc::LinkSettings link;        // record sizing, throttling, key rotation, limits
+    TlsConfig tls;                 // mTLS, SNI, ALPN, PROXY, tickets, client verification
     int line = 0;                  // where the [[service]] table starts (for messages); 0 = none
 
     bool operator==(const ServiceConfig&) const = default;
@@ -46,6 +79,20 @@ struct GlobalConfig {
     std::string control_socket;  // empty = default under the runtime dir
     std::string user = "tlsward";
     std::string crypto_user = "tlsward-crypto";
+    // Empty root-owned directory the children chroot into (when root).
+    std::string chroot_dir = "/run/tlsward/empty";
+    // All services together; rate 0 = unlimited.
+    ipc::RateLimit read_rate;
+    ipc::RateLimit write_rate;
+    uint32_t max_connections = 0;  // 0 = no limit
+    // Helpers run at this nice value so that handshakes piling up never
+    // take CPU from established connections (netproc stays at 0).
+    int helper_nice = 10;
+    // Session tickets: keys shared by all helpers, generated and rotated
+    // by the supervisor, or read from a file several instances share.
+    std::string ticket_key_file;                    // empty: generated
+    uint32_t ticket_key_rotation_ms = 3600 * 1000;  // generated keys only
+    uint32_t session_lifetime_ms = 2 * 3600 * 1000;
 
     bool operator==(const GlobalConfig&) const = default;
 };
@@ -98,8 +145,48 @@ Result<Config> load_config_file(const std::string& path);
 Result<uint64_t> parse_duration_ms(std::string_view text, bool allow_bare_seconds);
 // Renders a duration the way parse_duration_ms reads it ("10s", "500ms", "5m").
 std::string format_duration_ms(uint64_t ms);
+// A byte count: "65536", "64KiB", "10MiB", "1GiB" (powers of 1024) or
+// "64kB", "10MB", "1GB" (powers of 1000). Rates are bytes per second.
+Result<uint64_t> parse_size_bytes(std::string_view text);
+// The burst a rate gets when none is configured: 100 ms of traffic, and at
+// least one full TLS record.
+uint64_t default_burst(uint64_t rate);
+inline constexpr uint64_t kMaxRate = uint64_t{1} << 40;  // 1 TiB/s: "unlimited" in practice
+inline constexpr uint32_t kMinRecordSize = 512;
+inline constexpr int kMaxHelperNice = 19;
 // [a-zA-Z0-9_.-]{1,64}.
 bool valid_service_name(std::string_view name);
+
+// --- TLS option values (config_tls.cpp) ---------------------------------------
+inline constexpr const char* kSystemCaFile = "/etc/ssl/certs/ca-certificates.crt";
+inline constexpr uint32_t kMinSessionLifetimeMs = 60 * 1000;
+inline constexpr uint32_t kMaxSessionLifetimeMs = 7 * 24 * 3600 * 1000u;
+inline constexpr uint32_t kMinTicketRotationMs = 60 * 1000;
+inline constexpr uint32_t kMaxTicketRotationMs = 7 * 24 * 3600 * 1000u;
+// An SPKI SHA-256 pin: 64 hex digits (colons allowed), base64 (44
+// characters) or "sha256//BASE64"; returns 64 lower-case hex digits.
+Result<std::string> parse_spki_pin(std::string_view text);
+// A host name or a "*.example.com" wildcard, lower-cased.
+Result<std::string> parse_dns_pattern(std::string_view text);
+// An ALPN protocol name: 1..255 printable ASCII characters.
+Status check_alpn_protocol(std::string_view text);
+// "h2,http/1.1" (the command line's form).
+Result<std::vector<std::string>> parse_alpn_list(std::string_view text);
+// A host name or an IP literal (server_name, verify_name).
+Status check_host_or_ip(std::string_view text);
+bool is_ip_literal(const std::string& text);
+// The SNI sent and the name verified in client mode, with the defaults
+// taken from the target ("backend.example:443" -> both
+// "backend.example"; "192.0.2.1:443" -> no SNI, verify the IP).
+struct ClientNames {
+    std::string server_name;
+    std::string verify_name;
+};
+Result<ClientNames> client_names(const ServiceConfig& s);
+// Options set for the wrong mode, options that need another (allow_cn
+// without client_ca), a unix: target in client mode without a name. `flag`
+// names options as command-line flags (--allow-cn) instead of keys.
+Status check_tls_options(const ServiceConfig& s, bool flag);
 // Target syntax only (no DNS): "HOST:PORT" with PORT 1..65535, "[V6]:PORT",
 // or "unix:/absolute/path".
 Status check_target_syntax(const std::string& target);

@@ -25,8 +25,24 @@ namespace tlsward::supervisor {
 namespace {
 
 constexpr const char* kGlobalKeys[] = {
-    "helpers",        "log_level", "handshake_queue_limit", "max_jobs_per_helper", "drain_time",
-    "control_socket", "user",      "crypto_user",
+    "helpers",
+    "log_level",
+    "handshake_queue_limit",
+    "max_jobs_per_helper",
+    "drain_time",
+    "control_socket",
+    "user",
+    "crypto_user",
+    "chroot_dir",
+    "max_connections",
+    "read_rate",
+    "write_rate",
+    "rate_burst",
+    "helper_nice",
+    // TLS sessions (config_tls.cpp)
+    "ticket_key_file",
+    "ticket_key_rotation",
+    "session_lifetime",
 };
 constexpr const char* kServiceKeys[] = {
     "name",
@@ -39,8 +55,39 @@ constexpr const char* kServiceKeys[] = {
     "handshake_timeout",
     "connect_timeout",
     "idle_timeout",
+    "max_connections",
+    "max_connections_per_source",
+    "read_rate",
+    "write_rate",
+    "rate_burst",
+    "connection_read_rate",
+    "connection_write_rate",
+    "connection_rate_burst",
+    "record_size",
+    "record_boost_after",
+    "record_idle_reset",
+    "key_update_after",
+    "key_update_interval",
+    // TLS options (docs/configuration.md, "TLS options")
+    "ocsp",
+    "client_ca",
+    "verify_client",
+    "allow_cn",
+    "allow_dns",
+    "allow_uri",
+    "allow_spki",
+    "crl",
+    "unknown_sni",
+    "session_tickets",
+    "proxy_protocol",
+    "accept_proxy",
+    "ca",
+    "server_name",
+    "verify_name",
+    "pin_spki",
+    "alpn",
 };
-constexpr const char* kCertificateKeys[] = {"cert", "key"};
+constexpr const char* kCertificateKeys[] = {"cert", "key", "names", "ocsp"};
 constexpr const char* kTopKeys[] = {"global", "service"};
 
 // Where else a misplaced key belongs, for "(helpers belongs in [global])".
@@ -296,6 +343,56 @@ private:
         return true;
     }
 
+    // A byte count: an integer or "64KiB" / "10MB" (see parse_size_bytes).
+    bool get_size(const toml::node& n, const std::string& what, uint64_t min, uint64_t max,
+                  uint64_t& out) {
+        uint64_t v = 0;
+        bool parsed = false;
+        if (const auto* i = n.as_integer()) {
+            if (i->get() >= 0) {
+                v = static_cast<uint64_t>(i->get());
+                parsed = true;
+            }
+        } else if (const auto* str = n.as_string()) {
+            auto b = parse_size_bytes(str->get());
+            if (b) {
+                v = b.value();
+                parsed = true;
+            }
+        }
+        if (!parsed) {
+            fail(line_of(n),
+                 what + " must be a size like \"64KiB\" or \"10MB\", got " + describe(n));
+            return false;
+        }
+        if (v != 0 && (v < min || v > max)) {
+            fail(line_of(n), strfmt("%s must be 0 (none) or from %llu to %llu bytes, got %s",
+                                    what.c_str(), static_cast<unsigned long long>(min),
+                                    static_cast<unsigned long long>(max), describe(n).c_str()));
+            return false;
+        }
+        out = v;
+        return true;
+    }
+
+    // "<prefix>read_rate", "<prefix>write_rate" and "<prefix>rate_burst" of a
+    // table: bytes per second, the burst defaulting to 100 ms of traffic.
+    void get_rates(const toml::table& t, const std::string& prefix, const std::string& pre,
+                   ipc::RateLimit& read, ipc::RateLimit& write) {
+        uint64_t v = 0;
+        if (const toml::node* n = t.get(prefix + "read_rate");
+            n && get_size(*n, pre + prefix + "read_rate", 1024, kMaxRate, v))
+            read.rate = v;
+        if (const toml::node* n = t.get(prefix + "write_rate");
+            n && get_size(*n, pre + prefix + "write_rate", 1024, kMaxRate, v))
+            write.rate = v;
+        uint64_t burst = 0;
+        if (const toml::node* n = t.get(prefix + "rate_burst"))
+            get_size(*n, pre + prefix + "rate_burst", 1024, kMaxRate, burst);
+        read.burst = read.rate == 0 ? 0 : burst != 0 ? burst : default_burst(read.rate);
+        write.burst = write.rate == 0 ? 0 : burst != 0 ? burst : default_burst(write.rate);
+    }
+
     std::string resolve_path(const std::string& p) const {
         if (p.empty() || p[0] == '/' || base_dir_.empty()) return p;
         if (base_dir_ == "/") return "/" + p;
@@ -341,6 +438,26 @@ private:
                     g.control_socket = s;
             }
         }
+        if (const toml::node* n = t.get("max_connections");
+            n && get_uint(*n, pre + "max_connections", 0, 10000000, u))
+            g.max_connections = static_cast<uint32_t>(u);
+        if (const toml::node* n = t.get("helper_nice");
+            n && get_uint(*n, pre + "helper_nice", 0, kMaxHelperNice, u))
+            g.helper_nice = static_cast<int>(u);
+        get_rates(t, "", pre, g.read_rate, g.write_rate);
+        parse_global_tls(t, pre, g);
+        if (const toml::node* n = t.get("chroot_dir")) {
+            std::string s;
+            if (get_string(*n, pre + "chroot_dir", s)) {
+                if (s.size() < 2 || s[0] != '/')
+                    fail(line_of(*n), pre +
+                                          "chroot_dir must be an absolute path other than /, "
+                                          "got " +
+                                          describe(*n));
+                else
+                    g.chroot_dir = s;
+            }
+        }
         for (const char* key : {"user", "crypto_user"}) {
             const toml::node* n = t.get(key);
             std::string s;
@@ -351,6 +468,211 @@ private:
             }
             (std::string_view(key) == "user" ? g.user : g.crypto_user) = s;
         }
+    }
+
+    // --- TLS options ---------------------------------------------------------
+
+    // A string or an array of strings (an empty array is an error).
+    bool get_strings(const toml::node& n, const std::string& what, std::vector<std::string>& out) {
+        out.clear();
+        if (n.is_string()) {
+            std::string v;
+            if (!get_string(n, what, v)) return false;
+            out.push_back(std::move(v));
+            return true;
+        }
+        const toml::array* arr = n.as_array();
+        if (arr == nullptr) {
+            fail(line_of(n), what + " must be a string or an array of strings, got " + describe(n));
+            return false;
+        }
+        if (arr->empty()) {
+            fail(line_of(n), what + " is an empty array");
+            return false;
+        }
+        bool ok = true;
+        for (const toml::node& el : *arr) {
+            std::string v;
+            if (get_string(el, what, v))
+                out.push_back(std::move(v));
+            else
+                ok = false;
+        }
+        return ok;
+    }
+
+    bool get_bool(const toml::node& n, const std::string& what, bool& out) {
+        if (const auto* b = n.as_boolean()) {
+            out = b->get();
+            return true;
+        }
+        fail(line_of(n), what + " must be true or false, got " + describe(n));
+        return false;
+    }
+
+    // A list whose every entry goes through `check` (which may normalize it).
+    template <class Check>
+    void get_list(const toml::table& t, const char* key, const std::string& pre, size_t max,
+                  Check check, std::vector<std::string>& out) {
+        const toml::node* n = t.get(key);
+        std::vector<std::string> raw;
+        if (n == nullptr || !get_strings(*n, pre + key, raw)) return;
+        if (raw.size() > max) {
+            fail(line_of(*n),
+                 strfmt("%s%s has %zu entries, at most %zu", pre.c_str(), key, raw.size(), max));
+            return;
+        }
+        out.clear();
+        for (const std::string& v : raw) {
+            Result<std::string> r = check(v);
+            if (!r) {
+                fail(line_of(*n), pre + key + ": " + r.message());
+                continue;
+            }
+            out.push_back(r.value());
+        }
+    }
+
+    bool get_path(const toml::node& n, const std::string& what, std::string& out) {
+        std::string v;
+        if (!get_string(n, what, v)) return false;
+        if (v.empty()) {
+            fail(line_of(n), what + " is an empty path");
+            return false;
+        }
+        out = resolve_path(v);
+        return true;
+    }
+
+    void parse_global_tls(const toml::table& t, const std::string& pre, GlobalConfig& g) {
+        if (const toml::node* n = t.get("ticket_key_file"))
+            get_path(*n, pre + "ticket_key_file", g.ticket_key_file);
+        if (const toml::node* n = t.get("ticket_key_rotation"))
+            get_duration(*n, pre + "ticket_key_rotation", kMinTicketRotationMs,
+                         kMaxTicketRotationMs, false, g.ticket_key_rotation_ms);
+        if (const toml::node* n = t.get("session_lifetime"))
+            get_duration(*n, pre + "session_lifetime", kMinSessionLifetimeMs, kMaxSessionLifetimeMs,
+                         false, g.session_lifetime_ms);
+    }
+
+    void parse_tls(const toml::table& t, const std::string& pre, ServiceConfig& s) {
+        TlsConfig& tls = s.tls;
+        auto any = [](const std::string& v) -> Result<std::string> {
+            if (v.empty()) return err("an empty entry");
+            return v;
+        };
+        auto hex_pin = [](const std::string& v) { return parse_spki_pin(v); };
+        auto dns = [](const std::string& v) { return parse_dns_pattern(v); };
+        auto alpn = [](const std::string& v) -> Result<std::string> {
+            if (auto st = check_alpn_protocol(v); !st) return st.error();
+            return v;
+        };
+        auto path = [this](const std::string& v) -> Result<std::string> {
+            if (v.empty()) return err("an empty path");
+            return resolve_path(v);
+        };
+        if (const toml::node* n = t.get("client_ca"))
+            get_path(*n, pre + "client_ca", tls.client_ca);
+        if (const toml::node* n = t.get("ca")) get_path(*n, pre + "ca", tls.ca);
+        if (const toml::node* n = t.get("verify_client")) {
+            std::string v;
+            if (get_string(*n, pre + "verify_client", v)) {
+                tls.verify_client_set = true;
+                if (v == "none")
+                    tls.verify_client = ipc::VerifyPeer::none;
+                else if (v == "optional")
+                    tls.verify_client = ipc::VerifyPeer::optional;
+                else if (v == "require")
+                    tls.verify_client = ipc::VerifyPeer::require;
+                else
+                    fail(line_of(*n), pre +
+                                          "verify_client must be \"require\", \"optional\" or "
+                                          "\"none\", got " +
+                                          describe(*n));
+            }
+        }
+        get_list(t, "allow_cn", pre, ipc::kMaxListEntries, any, tls.allow_cn);
+        get_list(t, "allow_dns", pre, ipc::kMaxListEntries, dns, tls.allow_dns);
+        get_list(t, "allow_uri", pre, ipc::kMaxListEntries, any, tls.allow_uri);
+        get_list(t, "allow_spki", pre, ipc::kMaxListEntries, hex_pin, tls.allow_spki);
+        get_list(t, "pin_spki", pre, ipc::kMaxListEntries, hex_pin, tls.pin_spki);
+        get_list(t, "crl", pre, 64, path, tls.crl);
+        get_list(t, "alpn", pre, ipc::kMaxAlpnEntries, alpn, tls.alpn);
+        if (const toml::node* n = t.get("unknown_sni")) {
+            std::string v;
+            if (get_string(*n, pre + "unknown_sni", v)) {
+                if (v == "default")
+                    tls.unknown_sni = ipc::UnknownSni::use_default;
+                else if (v == "refuse")
+                    tls.unknown_sni = ipc::UnknownSni::refuse;
+                else
+                    fail(line_of(*n), pre + "unknown_sni must be \"default\" or \"refuse\", got " +
+                                          describe(*n));
+            }
+        }
+        if (const toml::node* n = t.get("session_tickets"))
+            get_bool(*n, pre + "session_tickets", tls.session_tickets);
+        if (const toml::node* n = t.get("accept_proxy"))
+            get_bool(*n, pre + "accept_proxy", tls.accept_proxy);
+        if (const toml::node* n = t.get("proxy_protocol")) {
+            std::string v;
+            if (get_string(*n, pre + "proxy_protocol", v)) {
+                if (v == "none")
+                    tls.proxy_protocol = ipc::ProxyVersion::none;
+                else if (v == "v1")
+                    tls.proxy_protocol = ipc::ProxyVersion::v1;
+                else if (v == "v2")
+                    tls.proxy_protocol = ipc::ProxyVersion::v2;
+                else
+                    fail(line_of(*n),
+                         pre + "proxy_protocol must be \"v1\", \"v2\" or \"none\", got " +
+                             describe(*n));
+            }
+        }
+        for (const char* key : {"server_name", "verify_name"}) {
+            const toml::node* n = t.get(key);
+            std::string v;
+            if (n == nullptr || !get_string(*n, pre + key, v)) continue;
+            if (auto st = check_host_or_ip(v); !st) {
+                fail(line_of(*n), pre + key + ": " + st.message());
+                continue;
+            }
+            (std::string_view(key) == "server_name" ? tls.server_name : tls.verify_name) = v;
+        }
+        if (!tls.client_ca.empty() && !tls.verify_client_set)
+            tls.verify_client = ipc::VerifyPeer::require;
+    }
+
+    void parse_link(const toml::table& t, const std::string& pre, ipc::LinkSettings& l) {
+        uint64_t u = 0;
+        if (const toml::node* n = t.get("max_connections");
+            n && get_uint(*n, pre + "max_connections", 0, 10000000, u))
+            l.max_connections = static_cast<uint32_t>(u);
+        if (const toml::node* n = t.get("max_connections_per_source");
+            n && get_uint(*n, pre + "max_connections_per_source", 0, 10000000, u))
+            l.max_connections_per_source = static_cast<uint32_t>(u);
+        get_rates(t, "", pre, l.service_read, l.service_write);
+        get_rates(t, "connection_", pre, l.connection_read, l.connection_write);
+        if (const toml::node* n = t.get("record_size")) {
+            const auto* str = n->as_string();
+            if (str && str->get() == "dynamic") {
+                l.record_size = 0;
+            } else if (get_size(*n, pre + "record_size (or \"dynamic\")", kMinRecordSize, 16384,
+                                u)) {
+                l.record_size = static_cast<uint32_t>(u);
+            }
+        }
+        if (const toml::node* n = t.get("record_boost_after");
+            n && get_size(*n, pre + "record_boost_after", 1, 1ULL << 30, u))
+            l.record_boost_after = static_cast<uint32_t>(u);
+        if (const toml::node* n = t.get("record_idle_reset"))
+            get_duration(*n, pre + "record_idle_reset", 10, 3600 * 1000, true,
+                         l.record_idle_reset_ms);
+        if (const toml::node* n = t.get("key_update_after"))
+            get_size(*n, pre + "key_update_after", 1024, 1ULL << 50, l.key_update_bytes);
+        if (const toml::node* n = t.get("key_update_interval"))
+            get_duration(*n, pre + "key_update_interval", 1000, 7 * 24 * 3600 * 1000u, true,
+                         l.key_update_interval_ms);
     }
 
     void parse_services(const toml::table& root) {
@@ -445,6 +767,18 @@ private:
         if (const toml::node* n = t.get("idle_timeout"))
             get_duration(*n, pre + "idle_timeout", kMinIdleTimeoutMs, kMaxIdleTimeoutMs, true,
                          s.idle_timeout_ms);
+        parse_link(t, pre, s.link);
+        parse_tls(t, pre, s);
+        if (!s.target.empty() || s.mode == ipc::TlsRole::server) {
+            if (auto st = check_tls_options(s, false); !st) {
+                std::string_view all = st.message();
+                while (!all.empty()) {
+                    size_t nl = all.find('\n');
+                    fail(s.line, pre + std::string(all.substr(0, nl)));
+                    all = nl == std::string_view::npos ? std::string_view() : all.substr(nl + 1);
+                }
+            }
+        }
 
         config_.services.push_back(std::move(s));
     }
@@ -521,6 +855,20 @@ private:
         if (!ok) return false;
         out.cert_path = resolve_path(cert);
         out.key_path = resolve_path(key);
+        if (const toml::node* o = t.get("ocsp"); o && !get_path(*o, pre + "ocsp", out.ocsp_path))
+            return false;
+        if (const toml::node* n = t.get("names")) {
+            std::vector<std::string> names;
+            if (!get_strings(*n, pre + "names", names)) return false;
+            for (const std::string& v : names) {
+                auto d = parse_dns_pattern(v);
+                if (!d) {
+                    fail(line_of(*n), pre + "names: " + d.message());
+                    return false;
+                }
+                out.names.push_back(d.value());
+            }
+        }
         return true;
     }
 

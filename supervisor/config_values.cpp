@@ -93,4 +93,40 @@ Status check_target_syntax(const std::string& target) {
     return {};
 }
 
+Result<uint64_t> parse_size_bytes(std::string_view text) {
+    size_t i = 0;
+    uint64_t n = 0;
+    while (i < text.size() && text[i] >= '0' && text[i] <= '9') {
+        if (n > (uint64_t{1} << 50)) return err("too large");
+        n = n * 10 + static_cast<uint64_t>(text[i] - '0');
+        ++i;
+    }
+    if (i == 0) return err("not a size");
+    std::string_view unit = text.substr(i);
+    uint64_t scale = 0;
+    if (unit.empty() || unit == "B")
+        scale = 1;
+    else if (unit == "KiB")
+        scale = 1024;
+    else if (unit == "MiB")
+        scale = 1024 * 1024;
+    else if (unit == "GiB")
+        scale = 1024 * 1024 * 1024;
+    else if (unit == "kB")
+        scale = 1000;
+    else if (unit == "MB")
+        scale = 1000 * 1000;
+    else if (unit == "GB")
+        scale = 1000 * 1000 * 1000;
+    else
+        return err("not a size");
+    return mul_sat(n, scale);
+}
+
+uint64_t default_burst(uint64_t rate) {
+    constexpr uint64_t kFullRecord = 16384 + 256 + 5;
+    uint64_t b = rate / 10;
+    return b < kFullRecord ? kFullRecord : b;
+}
+
 }  // namespace tlsward::supervisor

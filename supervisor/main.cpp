@@ -1,5 +1,7 @@
 // tlsward: the supervisor and the command line.
 #include <signal.h>
+#include <sys/resource.h>
+#include <unistd.h>
 #include <uv.h>
 
 #include <cstdio>
@@ -7,7 +9,9 @@
 #include "common/log.hpp"
 #include "supervisor/command_line.hpp"
 #include "supervisor/config_check.hpp"
+#include "supervisor/control_socket.hpp"
 #include "supervisor/prepared_config.hpp"
+#include "supervisor/selftest.hpp"
 #include "supervisor/supervisor.hpp"
 
 using namespace tlsward;
@@ -16,27 +20,70 @@ using namespace tlsward::supervisor;
 namespace {
 
 constexpr int kExitUsage = 2;
+// "tlsward status" answers at once; "tlsward reload" waits for the new
+// generation (a thousand certificates take a while).
+constexpr uint64_t kStatusTimeoutMs = 10000;
+constexpr uint64_t kReloadTimeoutMs = 300000;
 
-int run_daemon(const Config& config) {
+std::string absolute(const std::string& path) {
+    if (path.empty() || path[0] == '/') return path;
+    char cwd[4096];
+    if (getcwd(cwd, sizeof cwd) == nullptr) return path;
+    std::string base = cwd;
+    if (base != "/") base += '/';
+    return base + path;
+}
+
+// A daemon serving many listeners and connections needs more than the
+// usual 1024 descriptors: take what the hard limit allows.
+void raise_fd_limit() {
+    rlimit rl{};
+    if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+        rl.rlim_cur = rl.rlim_max;
+        setrlimit(RLIMIT_NOFILE, &rl);
+    }
+}
+
+// --control, else the configuration's control_socket, else the default.
+Supervisor::Options control_options(const Command& cmd, const Config& config) {
+    Supervisor::Options o;
+    if (!cmd.control_path.empty()) {
+        o.control_path = absolute(cmd.control_path);
+        o.control_path_explicit = true;
+    } else if (!config.global.control_socket.empty()) {
+        o.control_path = absolute(config.global.control_socket);
+        o.control_path_explicit = true;
+    } else {
+        o.control_path = default_control_path();
+    }
+    return o;
+}
+
+int run_daemon(const Config& config, Supervisor::Options options) {
     log_set_level(config.global.log_level);
     auto prepared = prepare_config(config, [](const std::string& w) { LOG_WARN("%s", w.c_str()); });
     if (!prepared) {
         LOG_ERROR("event=start_failed reason=\"%s\"", prepared.message().c_str());
         return 1;
     }
+    for (const std::string& note : prepared->users.notes)
+        LOG_INFO("event=sandbox_note note=\"%s\"", note.c_str());
     signal(SIGPIPE, SIG_IGN);
+    raise_fd_limit();
     uv_loop_t loop;
     uv_loop_init(&loop);
     int code;
     {
-        Supervisor sup(&loop, std::move(prepared.value()));
+        Supervisor sup(&loop, std::move(prepared.value()), std::move(options));
         if (auto s = sup.start(); !s) {
             LOG_ERROR("event=start_failed reason=\"%s\"", s.message().c_str());
-            return 1;
+            code = 1;
+        } else {
+            uv_run(&loop, UV_RUN_DEFAULT);
+            code = sup.exit_code();
         }
-        uv_run(&loop, UV_RUN_DEFAULT);
-        code = sup.exit_code();
     }
+    // The handles closed by the destructors finish closing.
     uv_run(&loop, UV_RUN_NOWAIT);
     uv_loop_close(&loop);
     return code;
@@ -76,25 +123,46 @@ int main(int argc, char** argv) {
             return 0;
         }
         case CommandKind::run: {
-            auto config = load_config_file(cmd->config_path);
+            // A reload reads the same file again, wherever the daemon's
+            // working directory is by then.
+            std::string path = absolute(cmd->config_path);
+            auto config = load_config_file(path);
             if (!config) {
                 std::fprintf(stderr, "%s\n", config.message().c_str());
                 return kExitUsage;
             }
-            return run_daemon(config.value());
+            auto options = control_options(cmd.value(), config.value());
+            options.reload_config = [path] { return load_config_file(path); };
+            return run_daemon(config.value(), std::move(options));
         }
         case CommandKind::server:
-        case CommandKind::client:
-            return run_daemon(cmd->config);
+        case CommandKind::client: {
+            // Quick mode: a reload reads the certificate and key files
+            // named on the command line again.
+            auto options = control_options(cmd.value(), cmd->config);
+            Config flags = cmd->config;
+            options.reload_config = [flags]() -> Result<Config> { return flags; };
+            return run_daemon(cmd->config, std::move(options));
+        }
         case CommandKind::status:
-        case CommandKind::reload:
-            std::fprintf(stderr, "tlsward: '%s' needs the control socket, which is not built yet\n",
-                         cmd->kind == CommandKind::status ? "status" : "reload");
-            return 1;
+        case CommandKind::reload: {
+            bool reload = cmd->kind == CommandKind::reload;
+            std::string path =
+                cmd->control_path.empty() ? default_control_path() : absolute(cmd->control_path);
+            auto answer =
+                control_request(path, reload ? "reload" : (cmd->json ? "status json" : "status"),
+                                reload ? kReloadTimeoutMs : kStatusTimeoutMs);
+            if (!answer) {
+                std::fprintf(stderr, "tlsward: %s\n", answer.message().c_str());
+                return 1;
+            }
+            std::fputs(answer->body.c_str(), answer->ok ? stdout : stderr);
+            if (!answer->ok && reload)
+                std::fputs("tlsward: the running configuration is unchanged\n", stderr);
+            return answer->ok ? 0 : 1;
+        }
         case CommandKind::selftest:
-            std::fprintf(stderr, "tlsward: 'selftest %s' is not built yet\n",
-                         cmd->selftest_what.c_str());
-            return 1;
+            return run_sandbox_selftest(stdout);  // "sandbox" is the only one
     }
     return kExitUsage;
 }

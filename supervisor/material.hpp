@@ -20,6 +20,10 @@ struct LoadedCertificate {
     int key_type = 0;      // EVP_PKEY_get_base_id: one certificate per type per service
     std::string key_text;  // "ECDSA P-256", "RSA-2048", "Ed25519"
     bool expired = false;  // notAfter has passed (not an error; warn)
+    // Server names it serves: CertificateFiles::names, else its DNS SANs
+    // (else its CN when that is a host name). Lower case.
+    std::vector<std::string> names;
+    std::vector<uint8_t> ocsp_der;      // the OCSP response to staple (CertificateFiles::ocsp_path)
     std::vector<std::string> warnings;  // expired, not yet valid, chain order, key file mode
 };
 
@@ -30,5 +34,29 @@ struct LoadedCertificate {
 //   "/etc/x/key.pem: key does not match certificate /etc/x/cert.pem"
 // Encrypted keys are refused (no passphrase prompt, ever).
 Result<LoadedCertificate> load_certificate(const CertificateFiles& files);
+
+// CA certificates or CRLs as the helpers get them: DER objects back to back.
+struct LoadedTrust {
+    std::vector<uint8_t> der;
+    size_t count = 0;
+    std::string summary;  // "3 CA certificates from /etc/tlsward/clients-ca.pem"
+    std::vector<std::string> warnings;
+};
+// At most this much DER per service and kind (the helper's limit too).
+inline constexpr size_t kMaxTrustBytes = 16u << 20;
+
+// CA certificates from a PEM file (a bundle) or a directory of PEM files
+// (each regular file; duplicates, e.g. c_rehash links, count once).
+Result<LoadedTrust> load_ca_certificates(const std::string& path);
+// CRLs (PEM or DER) from each file; warns about expired ones (OpenSSL then
+// refuses every certificate of that CA).
+Result<LoadedTrust> load_crls(const std::vector<std::string>& paths);
+// An OCSP response (DER) for a certificate: it must parse, be successful
+// and (when it can be told) be about this certificate. Warns when it is
+// expired or does not say "good". At most kMaxOcspBytes.
+inline constexpr size_t kMaxOcspBytes = 16 * 1024;
+Result<std::vector<uint8_t>> load_ocsp_response(const std::string& path,
+                                                const std::string& chain_pem,
+                                                std::vector<std::string>& warnings);
 
 }  // namespace tlsward::supervisor

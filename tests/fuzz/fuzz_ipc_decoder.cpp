@@ -67,6 +67,12 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
         case MsgType::cp_netproc_channel:
             try_decode<CpNetprocChannel>(m);
             break;
+        case MsgType::cp_trust:
+            try_decode<CpTrust>(m);
+            break;
+        case MsgType::cp_ticket_keys:
+            try_decode<CpTicketKeys>(m);
+            break;
         case MsgType::hs_job:
             try_decode<HandshakeJob>(m);
             break;
@@ -75,6 +81,12 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
             break;
         case MsgType::hs_failed:
             try_decode<HandshakeFailed>(m);
+            break;
+        case MsgType::np_status:
+            try_decode<NpStatus>(m);
+            break;
+        case MsgType::np_retired:
+            try_decode<NpRetired>(m);
             break;
     }
     return 0;

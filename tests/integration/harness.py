@@ -190,11 +190,38 @@ def pattern_digest(n):
     return h.hexdigest()
 
 
+# Run as root, tlsward refuses to start unless its children's users exist
+# (the package creates them). Tests create them when they are missing.
+SANDBOX_USERS = ("tlsward", "tlsward-crypto")
+_users_checked = False
+
+
+def ensure_sandbox_users():
+    global _users_checked
+    if _users_checked or os.geteuid() != 0:
+        return
+    import fcntl
+    import pwd
+    # Scenarios run in parallel: one useradd at a time.
+    with open(os.path.join(tempfile.gettempdir(), "tlsward-test-users.lock"), "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        for name in SANDBOX_USERS:
+            try:
+                pwd.getpwnam(name)
+            except KeyError:
+                subprocess.run(["useradd", "--system", "--no-create-home", "--shell",
+                                "/usr/sbin/nologin", name], check=True, capture_output=True)
+    _users_checked = True
+
+
 class Tlsward:
     """A running `tlsward` (supervisor + children). Its stderr is collected
     and watched for events."""
 
-    def __init__(self, args, env=None, wait_ready=True, expect_fail=False):
+    def __init__(self, args, env=None, wait_ready=True, expect_fail=False, wrapper=()):
+        """wrapper: a command that runs tlsward (and execs it, so the pid is
+        tlsward's), e.g. systemd-socket-activate with its options."""
+        ensure_sandbox_users()
         self.lines = []
         self.eof = False
         self.cond = threading.Condition()
@@ -202,7 +229,7 @@ class Tlsward:
         full_env.setdefault("ASAN_OPTIONS", "detect_leaks=1:abort_on_error=1")
         if env:
             full_env.update(env)
-        self.proc = subprocess.Popen([TLSWARD, *args], stdout=subprocess.PIPE,
+        self.proc = subprocess.Popen([*wrapper, TLSWARD, *args], stdout=subprocess.PIPE,
                                      stderr=subprocess.STDOUT, env=full_env)
         threading.Thread(target=self._read, daemon=True).start()
         # A failing scenario exits early; never leave a daemon behind (its
@@ -307,6 +334,12 @@ class Tlsward:
         text = "\n".join(self.lines)
         for bad in ("AddressSanitizer", "runtime error:", "LeakSanitizer", "event=child_died"):
             check(bad not in text, "log shows %r:\n%s" % (bad, self.log_text()))
+
+
+def cli(*args, timeout=120):
+    """Runs `tlsward ARGS` (status, reload) and returns the CompletedProcess."""
+    return subprocess.run([TLSWARD, *args], capture_output=True, text=True,
+                          timeout=timeout * SLOW)
 
 
 def server_args(backend, cert, key, *extra, helpers=2):

@@ -29,12 +29,15 @@ for version in ("1.3", "1.2"):
 
 tw.wait_for(r"event=close .*reason=\"client sent close_notify\"", count=2, timeout=5 * SLOW)
 
-# A client that just drops the TCP connection.
+# A client that just drops the TCP connection. With TLS 1.3 it has not read
+# the session ticket the server sent after the handshake, so its kernel
+# answers with a reset rather than a FIN (libuv reports that as a socket
+# error on the poll handle).
 mark = tw.mark()
 c = tls_client.BioClient(tw.port, tls_client.context(cafile=cert))
 c.close()
-tw.wait_for(r"event=close .*reason=\"client closed without close_notify\"", start=mark,
-            timeout=5 * SLOW)
+tw.wait_for(r"event=close .*reason=\"(client closed without close_notify|client socket error: "
+            r"[^\"]*)\"", start=mark, timeout=5 * SLOW)
 log("ok: a bare TCP close is logged as such")
 
 check(tw.stop() == 0, "tlsward exit status")

@@ -228,3 +228,18 @@ TEST_CASE("command line: status, reload, selftest, version, help", "[config][com
                              "selftest sandbox", "version", "--handshake-timeout"})
         CHECK(usage.find(word) != std::string::npos);
 }
+
+TEST_CASE("command line: quick mode drain time", "[config][command_line]") {
+    Command c = parse_ok({"server", "--listen", "127.0.0.1:0", "--target", "127.0.0.1:1", "--cert",
+                          "c.pem", "--key", "k.pem", "--drain-time", "5s"});
+    CHECK(c.config.global.drain_ms == 5000);
+    c = parse_ok({"server", "--listen", "127.0.0.1:0", "--target", "127.0.0.1:1", "--cert", "c.pem",
+                  "--key", "k.pem", "--drain-time=0"});
+    CHECK(c.config.global.drain_ms == 0);
+    c = parse_ok({"server", "--listen", "127.0.0.1:0", "--target", "127.0.0.1:1", "--cert", "c.pem",
+                  "--key", "k.pem"});
+    CHECK(c.config.global.drain_ms == 30000);
+    CHECK(parse_error({"server", "--listen", "127.0.0.1:0", "--target", "127.0.0.1:1", "--cert",
+                       "c.pem", "--key", "k.pem", "--drain-time", "2h"})
+              .find("--drain-time") != std::string::npos);
+}

@@ -65,6 +65,7 @@ name = "out.bound-1"
 mode = "client"
 listen = "*:9000"
 target = "unix:/run/app.sock"
+server_name = "app.internal"
 )");
     Config want;
     want.source = "/etc/tlsward/tlsward.toml";
@@ -90,6 +91,7 @@ target = "unix:/run/app.sock"
     out.mode = ipc::TlsRole::client;
     out.listen = {"*:9000"};
     out.target = "unix:/run/app.sock";
+    out.tls.server_name = "app.internal";
     out.line = 21;
     want.services = {web, out};
     CHECK(c.global == want.global);

@@ -297,10 +297,15 @@ TEST_CASE("cryptoproc helper: netproc channel replaced, failed, and SHUTDOWN dra
     TestClient staller3(std::move(c3), stall);
     send_job(third.get(), 3, s3.get(), 1, 10000);
     staller3.join();
+    // The helper has the job once its ServerHello reaches the client;
+    // SHUTDOWN before that would find nothing in flight and exit at once.
+    pollfd answered{staller3.fd(), POLLIN, 0};
+    REQUIRE(poll(&answered, 1, 5000) == 1);
     ipc::Shutdown sd;
     sd.drain_ms = 300;
     send_msg(helper.control(), sd);
     auto expired = recv_within(third.get());
+    INFO((expired.ok() ? std::string() : expired.message()));
     REQUIRE(expired.ok());
     CHECK(expired->request_id() == 3);
     auto f = ipc::decode_message<ipc::HandshakeFailed>(*expired);

@@ -64,7 +64,8 @@ void add_ext(X509* cert, X509* issuer, int nid, const char* value) {
     X509_EXTENSION_free(ext);
 }
 
-X509Ptr make_cert(EVP_PKEY* key, const char* cn, X509* issuer, EVP_PKEY* issuer_key, bool ca) {
+X509Ptr make_cert(EVP_PKEY* key, const char* cn, X509* issuer, EVP_PKEY* issuer_key, bool ca,
+                  const char* san = "DNS:localhost") {
     static long serial = 1;
     X509Ptr x(X509_new());
     X509_set_version(x.get(), 2);
@@ -81,7 +82,7 @@ X509Ptr make_cert(EVP_PKEY* key, const char* cn, X509* issuer, EVP_PKEY* issuer_
         add_ext(x.get(), iss, NID_basic_constraints, "critical,CA:TRUE");
         add_ext(x.get(), iss, NID_key_usage, "critical,keyCertSign,cRLSign");
     } else {
-        add_ext(x.get(), iss, NID_subject_alt_name, "DNS:localhost");
+        if (san && *san) add_ext(x.get(), iss, NID_subject_alt_name, san);
     }
     if (!X509_sign(x.get(), issuer_key ? issuer_key : key, EVP_sha256())) die("X509_sign");
     return x;
@@ -130,6 +131,50 @@ const Credentials& ecdsa_with_ca() {
         return cr;
     }();
     return c;
+}
+
+IssuedCredentials issue(const std::string& cn, const std::string& san, bool rsa) {
+    EvpPkeyPtr ca_key(EVP_EC_gen("P-256"));
+    if (!ca_key) die("EVP_EC_gen");
+    X509Ptr ca = make_cert(ca_key.get(), ("CA for " + cn).c_str(), nullptr, nullptr, true);
+    IssuedCredentials out;
+    out.ca.chain_pem = pem_of(ca.get());
+    out.ca.key_pem = pem_of(ca_key.get());
+    out.ca.ca_pem = out.ca.chain_pem;
+    out.leaf = issue_from(out, cn, san, rsa);
+    return out;
+}
+
+Credentials issue_from(const IssuedCredentials& ca, const std::string& cn, const std::string& san,
+                       bool rsa) {
+    BioPtr cbio(BIO_new_mem_buf(ca.ca.chain_pem.data(), static_cast<int>(ca.ca.chain_pem.size())));
+    X509Ptr ca_cert(PEM_read_bio_X509(cbio.get(), nullptr, nullptr, nullptr));
+    BioPtr kbio(BIO_new_mem_buf(ca.ca.key_pem.data(), static_cast<int>(ca.ca.key_pem.size())));
+    EvpPkeyPtr ca_key(PEM_read_bio_PrivateKey(kbio.get(), nullptr, nullptr, nullptr));
+    if (!ca_cert || !ca_key) die("reading the test CA");
+    EvpPkeyPtr key(rsa ? EVP_RSA_gen(2048) : EVP_EC_gen("P-256"));
+    if (!key) die("key generation");
+    X509Ptr leaf =
+        make_cert(key.get(), cn.c_str(), ca_cert.get(), ca_key.get(), false, san.c_str());
+    Credentials c;
+    c.chain_pem = pem_of(leaf.get());
+    c.key_pem = pem_of(key.get());
+    c.ca_pem = ca.ca.chain_pem;
+    return c;
+}
+
+std::vector<uint8_t> der_of_pem(const std::string& pem) {
+    std::vector<uint8_t> out;
+    BioPtr bio(BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size())));
+    while (X509* x = PEM_read_bio_X509(bio.get(), nullptr, nullptr, nullptr)) {
+        unsigned char* der = nullptr;
+        int n = i2d_X509(x, &der);
+        out.insert(out.end(), der, der + n);
+        OPENSSL_free(der);
+        X509_free(x);
+    }
+    ERR_clear_error();
+    return out;
 }
 
 cryptoproc::ServiceSpec server_spec(uint32_t id, const std::string& name,
@@ -207,6 +252,19 @@ TestClient::TestClient(UniqueFd fd, ClientOptions opts)
         X509_STORE_add_cert(SSL_CTX_get_cert_store(ctx_.get()), ca.get());
         SSL_CTX_set_verify(ctx_.get(), SSL_VERIFY_PEER, nullptr);
     }
+    if (!opts_.client_chain_pem.empty()) {
+        BioPtr cb(BIO_new_mem_buf(opts_.client_chain_pem.data(),
+                                  static_cast<int>(opts_.client_chain_pem.size())));
+        X509Ptr cert(PEM_read_bio_X509(cb.get(), nullptr, nullptr, nullptr));
+        BioPtr kb(BIO_new_mem_buf(opts_.client_key_pem.data(),
+                                  static_cast<int>(opts_.client_key_pem.size())));
+        EvpPkeyPtr key(PEM_read_bio_PrivateKey(kb.get(), nullptr, nullptr, nullptr));
+        if (SSL_CTX_use_certificate(ctx_.get(), cert.get()) != 1 ||
+            SSL_CTX_use_PrivateKey(ctx_.get(), key.get()) != 1)
+            die("client certificate");
+    }
+    if (!opts_.sigalgs.empty() && SSL_CTX_set1_sigalgs_list(ctx_.get(), opts_.sigalgs.c_str()) != 1)
+        die("sigalgs");
     ssl_.reset(SSL_new(ctx_.get()));
     SSL_set_app_data(ssl_.get(), &result_);
     rbio_ = BIO_new(BIO_s_mem());
@@ -214,6 +272,21 @@ TestClient::TestClient(UniqueFd fd, ClientOptions opts)
     BIO_set_mem_eof_return(rbio_, -1);
     SSL_set_bio(ssl_.get(), rbio_, wbio_);
     SSL_set_connect_state(ssl_.get());
+    if (!opts_.alpn.empty()) {
+        std::vector<uint8_t> wire;
+        for (const std::string& p : opts_.alpn) {
+            wire.push_back(static_cast<uint8_t>(p.size()));
+            wire.insert(wire.end(), p.begin(), p.end());
+        }
+        SSL_set_alpn_protos(ssl_.get(), wire.data(), static_cast<unsigned>(wire.size()));
+    }
+    if (opts_.status_request) SSL_set_tlsext_status_type(ssl_.get(), TLSEXT_STATUSTYPE_ocsp);
+    if (opts_.resume) {
+        // A copy, for the same reason as in take_session().
+        SSL_SESSION* copy = SSL_SESSION_dup(opts_.resume);
+        SSL_set_session(ssl_.get(), copy);
+        SSL_SESSION_free(copy);
+    }
     if (!opts_.sni.empty()) SSL_set_tlsext_host_name(ssl_.get(), opts_.sni.c_str());
     if (opts_.max_fragment_length)
         SSL_set_tlsext_max_fragment_length(ssl_.get(), opts_.max_fragment_length);
@@ -312,6 +385,20 @@ void TestClient::run() {
     result_.verify_result = SSL_get_verify_result(s);
     STACK_OF(X509)* chain = SSL_get_peer_cert_chain(s);
     result_.peer_chain_length = chain ? sk_X509_num(chain) : 0;
+    const unsigned char* alpn = nullptr;
+    unsigned int alpn_len = 0;
+    SSL_get0_alpn_selected(s, &alpn, &alpn_len);
+    result_.alpn.assign(reinterpret_cast<const char*>(alpn), alpn_len);
+    unsigned char* ocsp = nullptr;
+    long ocsp_len = SSL_get_tlsext_status_ocsp_resp(s, &ocsp);
+    if (ocsp && ocsp_len > 0) result_.ocsp.assign(ocsp, ocsp + ocsp_len);
+    if (X509* peer = SSL_get0_peer_certificate(s)) {
+        result_.peer_key_type = EVP_PKEY_get_base_id(X509_get0_pubkey(peer));
+        char cn[256] = {};
+        X509_NAME_get_text_by_NID(X509_get_subject_name(peer), NID_commonName, cn, sizeof cn);
+        result_.peer_cn = cn;
+    }
+    result_.resumed = SSL_session_reused(s) == 1;
     result_.ok = true;
 }
 
@@ -326,6 +413,134 @@ Result<std::string> TestClient::read_app_data() {
         if (!recv_some()) return err("%s", result_.error.c_str());
     }
     return err("no application data");
+}
+
+SSL_SESSION* TestClient::take_session() {
+    // A copy: freeing an SSL that did not shut down marks its own session
+    // not resumable (OpenSSL's ssl_clear_bad_session).
+    SSL_SESSION* s = SSL_get_session(ssl_.get());
+    return s ? SSL_SESSION_dup(s) : nullptr;
+}
+
+// --- TestServer ------------------------------------------------------------
+
+TestServer::TestServer(UniqueFd fd, ServerOptions opts)
+    : fd_(std::move(fd)), opts_(std::move(opts)) {
+    // The server end of tcp_pair() is non-blocking; this one blocks.
+    int fl = fcntl(fd_.get(), F_GETFL);
+    fcntl(fd_.get(), F_SETFL, fl & ~O_NONBLOCK);
+    timeval tv{5, 0};
+    setsockopt(fd_.get(), SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    thread_ = std::thread([this] { run(); });
+}
+
+TestServer::~TestServer() {
+    join();
+}
+
+const ServerResult& TestServer::join() {
+    if (!joined_) {
+        thread_.join();
+        joined_ = true;
+    }
+    return result_;
+}
+
+void TestServer::run() {
+    cryptoproc::SslCtxPtr ctx(SSL_CTX_new(TLS_server_method()));
+    SSL_CTX_set_max_proto_version(ctx.get(), opts_.max_version);
+    const Credentials* c = opts_.creds;
+    BioPtr cb(BIO_new_mem_buf(c->chain_pem.data(), static_cast<int>(c->chain_pem.size())));
+    BioPtr kb(BIO_new_mem_buf(c->key_pem.data(), static_cast<int>(c->key_pem.size())));
+    X509Ptr cert(PEM_read_bio_X509(cb.get(), nullptr, nullptr, nullptr));
+    EvpPkeyPtr key(PEM_read_bio_PrivateKey(kb.get(), nullptr, nullptr, nullptr));
+    SSL_CTX_use_certificate(ctx.get(), cert.get());
+    SSL_CTX_use_PrivateKey(ctx.get(), key.get());
+    if (!opts_.client_ca_pem.empty()) {
+        BioPtr ab(BIO_new_mem_buf(opts_.client_ca_pem.data(),
+                                  static_cast<int>(opts_.client_ca_pem.size())));
+        X509Ptr ca(PEM_read_bio_X509(ab.get(), nullptr, nullptr, nullptr));
+        X509_STORE_add_cert(SSL_CTX_get_cert_store(ctx.get()), ca.get());
+        SSL_CTX_set_verify(ctx.get(), SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT, nullptr);
+    }
+    static std::vector<uint8_t> wire;  // the ALPN callback's list
+    wire.clear();
+    for (const std::string& p : opts_.alpn) {
+        wire.push_back(static_cast<uint8_t>(p.size()));
+        wire.insert(wire.end(), p.begin(), p.end());
+    }
+    if (!wire.empty())
+        SSL_CTX_set_alpn_select_cb(
+            ctx.get(),
+            [](SSL*, const unsigned char** out, unsigned char* outlen, const unsigned char* in,
+               unsigned int inlen, void*) {
+                unsigned char* o = nullptr;
+                if (SSL_select_next_proto(&o, outlen, wire.data(),
+                                          static_cast<unsigned>(wire.size()), in,
+                                          inlen) != OPENSSL_NPN_NEGOTIATED)
+                    return SSL_TLSEXT_ERR_NOACK;
+                *out = o;
+                return SSL_TLSEXT_ERR_OK;
+            },
+            nullptr);
+    cryptoproc::SslPtr ssl(SSL_new(ctx.get()));
+    SSL_set_fd(ssl.get(), fd_.get());
+    if (SSL_accept(ssl.get()) != 1) {
+        result_.error = "SSL_accept: " + openssl_errors();
+        return;
+    }
+    if (const char* sni = SSL_get_servername(ssl.get(), TLSEXT_NAMETYPE_host_name))
+        result_.sni = sni;
+    const unsigned char* alpn = nullptr;
+    unsigned int alpn_len = 0;
+    SSL_get0_alpn_selected(ssl.get(), &alpn, &alpn_len);
+    result_.alpn.assign(reinterpret_cast<const char*>(alpn), alpn_len);
+    if (X509* peer = SSL_get0_peer_certificate(ssl.get())) {
+        char cn[256] = {};
+        X509_NAME_get_text_by_NID(X509_get_subject_name(peer), NID_commonName, cn, sizeof cn);
+        result_.client_cn = cn;
+    }
+    char buf[256];
+    int n = SSL_read(ssl.get(), buf, sizeof buf);
+    if (n <= 0) {
+        result_.error = "SSL_read: " + openssl_errors();
+        return;
+    }
+    result_.received.assign(buf, static_cast<size_t>(n));
+    if (SSL_write(ssl.get(), "pong", 4) != 4) {
+        result_.error = "SSL_write: " + openssl_errors();
+        return;
+    }
+    result_.ok = true;
+}
+
+Status check_client_data_path(const ipc::HandshakeDone& done, int fd, TestServer& server) {
+    auto ck = record_keys(done.cipher_suite, done.client_secret.view());
+    auto sk = record_keys(done.cipher_suite, done.server_secret.view());
+    if (!ck || !sk) return err("record keys");
+    auto ping = seal_record(*ck, done.client_seq, 23, as_bytes("ping"));
+    if (send(fd, ping.data(), ping.size(), MSG_NOSIGNAL) != static_cast<ssize_t>(ping.size()))
+        return err("send: %s", strerror(errno));
+    std::vector<uint8_t> in = done.leftover;
+    uint64_t seq = done.server_seq;
+    for (int records = 0; records < 8; ++records) {
+        for (int i = 0; i < 40 && record_length(in) == 0; ++i)
+            read_available(fd, in, in.size() + 1, 100);
+        size_t len = record_length(in);
+        if (len == 0) return err("no record from the server (%zu bytes)", in.size());
+        auto rec = open_record(*sk, seq++, std::span<const uint8_t>(in.data(), len));
+        if (!rec) return err("server record %d: %s", records, rec.message().c_str());
+        in.erase(in.begin(), in.begin() + static_cast<long>(len));
+        if (rec->first == 22) continue;  // NewSessionTicket
+        std::string got(rec->second.begin(), rec->second.end());
+        if (rec->first != 23 || got != "pong")
+            return err("server record of type %u: \"%s\"", rec->first, got.c_str());
+        const ServerResult& sr = server.join();
+        if (!sr.ok) return err("server: %s", sr.error.c_str());
+        if (sr.received != "ping") return err("server read \"%s\"", sr.received.c_str());
+        return {};
+    }
+    return err("no application data from the server");
 }
 
 // --- TestLoop --------------------------------------------------------------

@@ -60,6 +60,13 @@ struct ClientOptions {
         garbage,              // sends `garbage` instead of a ClientHello
     } behaviour = Behaviour::handshake;
     std::vector<uint8_t> garbage;
+    // TLS features.
+    std::string client_chain_pem;  // present this certificate when asked
+    std::string client_key_pem;
+    std::vector<std::string> alpn;  // offered
+    bool status_request = false;    // ask for an OCSP staple
+    std::string sigalgs;            // e.g. "RSA-PSS+SHA256"; empty: OpenSSL's default
+    SSL_SESSION* resume = nullptr;  // offer this session (not owned)
 };
 
 struct ClientResult {
@@ -74,6 +81,11 @@ struct ClientResult {
     std::vector<uint8_t> server_random;
     long verify_result = -1;
     int peer_chain_length = 0;
+    std::string alpn;           // the protocol the server chose
+    std::vector<uint8_t> ocsp;  // the stapled OCSP response
+    int peer_key_type = 0;      // EVP_PKEY_get_base_id of the server's key
+    std::string peer_cn;        // subject CN of the server's certificate
+    bool resumed = false;
 };
 
 // An OpenSSL client over memory BIOs on a blocking socket, run on a thread.
@@ -85,6 +97,9 @@ public:
     // After join(): receives records on the socket and returns the first
     // application data OpenSSL decrypts (tickets are processed on the way).
     Result<std::string> read_app_data();
+    // After read_app_data(): the session to resume with (TLS 1.3 tickets
+    // arrive after the handshake). The caller frees it.
+    SSL_SESSION* take_session();
     void close_socket() { fd_.reset(); }
     int fd() const { return fd_.get(); }
 
@@ -105,6 +120,54 @@ private:
     std::thread thread_;
     bool joined_ = false;
 };
+
+// An OpenSSL server on a thread over a blocking socket (the target of the
+// client role): accepts, reads one message, answers "pong".
+struct ServerOptions {
+    const Credentials* creds = nullptr;
+    std::string client_ca_pem;  // ask for (and require) a client certificate
+    std::vector<std::string> alpn;
+    int max_version = TLS1_3_VERSION;
+};
+struct ServerResult {
+    bool ok = false;
+    std::string error;
+    std::string received;   // the first application data
+    std::string client_cn;  // subject CN of the client certificate
+    std::string sni;
+    std::string alpn;
+};
+class TestServer {
+public:
+    TestServer(UniqueFd fd, ServerOptions opts);
+    ~TestServer();
+    const ServerResult& join();
+
+private:
+    void run();
+    UniqueFd fd_;
+    ServerOptions opts_;
+    ServerResult result_;
+    std::thread thread_;
+    bool joined_ = false;
+};
+
+// Checks a client-role HANDSHAKE_DONE on the wire: a record sealed with
+// client_secret at client_seq reaches the server as "ping"; the server's
+// answer (after its tickets, if any) opens with server_secret as "pong".
+Status check_client_data_path(const ipc::HandshakeDone& done, int fd, TestServer& server);
+
+// A certificate signed by a CA, with SANs and a CN of one's choosing.
+struct IssuedCredentials {
+    Credentials ca;    // ca.chain_pem / ca.key_pem: the CA itself
+    Credentials leaf;  // leaf.ca_pem: the CA
+};
+IssuedCredentials issue(const std::string& cn, const std::string& san, bool rsa = false);
+// Another leaf from the same CA.
+Credentials issue_from(const IssuedCredentials& ca, const std::string& cn, const std::string& san,
+                       bool rsa = false);
+// DER of every certificate of a PEM bundle, back to back (as CP_TRUST has it).
+std::vector<uint8_t> der_of_pem(const std::string& pem);
 
 // A loop for one test; the destructor checks every handle was closed.
 class TestLoop {

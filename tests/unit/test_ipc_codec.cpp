@@ -79,6 +79,34 @@ TEST_CASE("every control message round-trips", "[ipc]") {
     CHECK(nd.handshake_queue_limit == 100);
     CHECK(nd.max_jobs_per_helper == 10);
 
+    NpStatus st;
+    st.seq = 12;
+    st.generation = 3;
+    st.connections_open = 50;
+    st.connections_total = 1000;
+    st.handshakes_ok = 990;
+    st.handshakes_failed = 10;
+    st.refused = 2;
+    st.handshakes_queued = 4;
+    st.handshakes_in_flight = 6;
+    st.helpers = 2;
+    st.bytes_from_tls = 1ULL << 33;
+    st.bytes_to_tls = 7;
+    auto st2 = round_trip(st);
+    CHECK(st2.seq == 12);
+    CHECK(st2.generation == 3);
+    CHECK(st2.connections_open == 50);
+    CHECK(st2.connections_total == 1000);
+    CHECK(st2.handshakes_ok == 990);
+    CHECK(st2.handshakes_failed == 10);
+    CHECK(st2.refused == 2);
+    CHECK(st2.handshakes_queued == 4);
+    CHECK(st2.handshakes_in_flight == 6);
+    CHECK(st2.helpers == 2);
+    CHECK(st2.bytes_from_tls == 1ULL << 33);
+    CHECK(st2.bytes_to_tls == 7);
+    CHECK(round_trip(NpRetired{9}).generation == 9);
+
     auto cs = round_trip(CpService{4, "web", TlsRole::server, 2000});
     CHECK(cs.name == "web");
     CHECK(cs.handshake_timeout_ms == 2000);
@@ -186,6 +214,12 @@ TEST_CASE("malformed bodies are refused and named", "[ipc]") {
         auto job = encode_body(HandshakeJob{});
         job[1 + 8 + 4] = 5;  // role
         CHECK_FALSE(decode_body<HandshakeJob>(job).ok());
+    }
+    SECTION("NP_STATUS with more connections open than ever accepted") {
+        NpStatus st;
+        st.connections_open = 2;
+        st.connections_total = 1;
+        CHECK_FALSE(decode_body<NpStatus>(encode_body(st)).ok());
     }
     SECTION("AEAD mask outside the known bits, or empty") {
         HandshakeJob j;

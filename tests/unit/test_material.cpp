@@ -345,7 +345,7 @@ TEST_CASE("check_config loads every certificate and resolves every target", "[co
         X509Ptr rsa_cert = make_cert("web.test", rsa.get(), nullptr, nullptr);
         write_pem(dir.file("rsa.crt"), {rsa_cert.get()});
         write_key(dir.file("rsa.key"), rsa.get());
-        X509Ptr other_cert = make_cert("other.test", other.get(), nullptr, nullptr);
+        X509Ptr other_cert = make_cert("web.test", other.get(), nullptr, nullptr);
         write_pem(dir.file("other.crt"), {other_cert.get()});
         ServiceConfig& web = config->services[0];
         web.certificates = {{dir.file("web.crt"), dir.file("web.key")},
@@ -355,7 +355,11 @@ TEST_CASE("check_config loads every certificate and resolves every target", "[co
         Status dup = check_config(config.value());
         REQUIRE_FALSE(dup.ok());
         CHECK(dup.message() == path + ":1: service \"web\": " + dir.file("other.crt") +
-                                   ": certificates 1 and 3 have keys of the same type (ECDSA "
-                                   "P-256); give at most one certificate per key type");
+                                   ": certificates 1 and 3 both serve \"web.test\" with a "
+                                   "ECDSA P-256 key; give at most one certificate per key type "
+                                   "and server name");
+        // Another name is another SNI group: allowed.
+        web.certificates.back().names = {"other.test"};
+        CHECK(check_config(config.value()).ok());
     }
 }

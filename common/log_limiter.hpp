@@ -1,0 +1,38 @@
+// Rate limit for a kind of log line that a flood of bad clients could
+// repeat thousands of times a second: at most one line per interval, and
+// that line says how many were suppressed since the last one.
+#pragma once
+
+#include <cstdint>
+
+namespace tlsward {
+
+class LogLimiter {
+public:
+    explicit LogLimiter(uint64_t interval_ms) : interval_ms_(interval_ms) {}
+
+    // True if a line may be written now; otherwise the event is counted.
+    bool allow(uint64_t now_ms) {
+        if (logged_once_ && now_ms - last_ms_ < interval_ms_) {
+            ++suppressed_;
+            return false;
+        }
+        logged_once_ = true;
+        last_ms_ = now_ms;
+        return true;
+    }
+    // How many were suppressed before the line being written; resets.
+    uint64_t take_suppressed() {
+        uint64_t n = suppressed_;
+        suppressed_ = 0;
+        return n;
+    }
+
+private:
+    uint64_t interval_ms_;
+    uint64_t last_ms_ = 0;
+    uint64_t suppressed_ = 0;
+    bool logged_once_ = false;
+};
+
+}  // namespace tlsward
