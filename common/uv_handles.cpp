@@ -29,27 +29,36 @@ void UvPoll::on_poll(uv_poll_t* h, int status, int events) {
     if (handle->owner) handle->owner->cb_(status, events);
 }
 
-UvTimer::UvTimer(uv_loop_t* loop, std::function<void()> cb) : h_(new Handle), cb_(std::move(cb)) {
-    h_->owner = this;
-    uv_timer_init(loop, &h_->timer);
-    h_->timer.data = h_;
-}
+UvTimer::UvTimer(uv_loop_t* loop, std::function<void()> cb) : loop_(loop), cb_(std::move(cb)) {}
 
 UvTimer::~UvTimer() {
+    stop();
+}
+
+void UvTimer::start(uint64_t timeout_ms, uint64_t repeat_ms) {
+    if (!h_) {
+        h_ = new Handle;
+        h_->owner = this;
+        uv_timer_init(loop_, &h_->timer);
+        h_->timer.data = h_;
+    }
+    uv_timer_start(&h_->timer, &UvTimer::on_timer, timeout_ms, repeat_ms);
+}
+
+void UvTimer::stop() {
+    if (!h_) return;
+    // Closing is allowed inside the timer's own callback: on_timer does not
+    // touch the handle after the callback, and libuv frees it on a later
+    // turn of the loop.
     uv_timer_stop(&h_->timer);
     h_->owner = nullptr;
     uv_close(reinterpret_cast<uv_handle_t*>(&h_->timer),
              [](uv_handle_t* h) { delete static_cast<Handle*>(h->data); });
+    h_ = nullptr;
 }
 
-void UvTimer::start(uint64_t timeout_ms, uint64_t repeat_ms) {
-    uv_timer_start(&h_->timer, &UvTimer::on_timer, timeout_ms, repeat_ms);
-}
-void UvTimer::stop() {
-    uv_timer_stop(&h_->timer);
-}
 bool UvTimer::active() const {
-    return uv_is_active(reinterpret_cast<const uv_handle_t*>(&h_->timer)) != 0;
+    return h_ && uv_is_active(reinterpret_cast<const uv_handle_t*>(&h_->timer)) != 0;
 }
 
 void UvTimer::on_timer(uv_timer_t* h) {

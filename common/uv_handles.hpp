@@ -63,7 +63,10 @@ private:
     };
     static void on_timer(uv_timer_t* h);
 
-    Handle* h_;
+    // The libuv handle (160 bytes) exists only while the timer runs: most
+    // connections have no timer running most of the time.
+    uv_loop_t* loop_;
+    Handle* h_ = nullptr;
     std::function<void()> cb_;
 };
 

@@ -72,7 +72,11 @@ Result<std::unique_ptr<Handshake>> Handshake::create(uv_loop_t* loop, const Serv
         SSL_set_connect_state(ssl);
     else
         SSL_set_accept_state(ssl);
-    if (auto s = restrict_ciphers(ssl, request.aead_mask); !s) return s.error();
+    // The context already allows every suite; narrowing it per connection
+    // (string parsing and list building in OpenSSL) is only worth its cost
+    // when netproc lacks one of the AEADs.
+    if (request.aead_mask != ipc::kAeadAll)
+        if (auto s = restrict_ciphers(ssl, request.aead_mask); !s) return s.error();
     if (auto s = hs->keys_.attach(ssl); !s) return s.error();
     if (auto s = attach_notes(ssl, &hs->notes_); !s) return s.error();
     if (auto s = prepare_ssl(ssl, service, request.server_name); !s) return s.error();

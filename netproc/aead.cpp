@@ -57,47 +57,89 @@ Status prefetch_aead_ciphers() {
 
 AeadCipher::~AeadCipher() {
     EVP_CIPHER_CTX_free(ctx_);
+    wipe_key();
 }
 
 AeadCipher::AeadCipher(AeadCipher&& o) noexcept
-    : ctx_(o.ctx_), aead_(o.aead_), encrypt_(o.encrypt_), keyed_(o.keyed_) {
+    : ctx_(o.ctx_),
+      key_(o.key_),
+      key_len_(o.key_len_),
+      aead_(o.aead_),
+      encrypt_(o.encrypt_),
+      keyed_(o.keyed_) {
     o.ctx_ = nullptr;
     o.keyed_ = false;
+    o.wipe_key();
 }
 
 AeadCipher& AeadCipher::operator=(AeadCipher&& o) noexcept {
     if (this != &o) {
         EVP_CIPHER_CTX_free(ctx_);
         ctx_ = o.ctx_;
+        key_ = o.key_;
+        key_len_ = o.key_len_;
         aead_ = o.aead_;
         encrypt_ = o.encrypt_;
         keyed_ = o.keyed_;
         o.ctx_ = nullptr;
         o.keyed_ = false;
+        o.wipe_key();
     }
     return *this;
+}
+
+void AeadCipher::wipe_key() {
+    OPENSSL_cleanse(key_.data(), key_.size());
+    key_len_ = 0;
 }
 
 Status AeadCipher::set_key(Aead aead, bool encrypt, std::span<const uint8_t> key) {
     const EVP_CIPHER* cipher = cipher_for(aead);
     if (!cipher) return err("cannot fetch %s: %s", aead_name(aead), openssl_errors().c_str());
-    if (key.size() != static_cast<size_t>(EVP_CIPHER_get_key_length(cipher)))
+    if (key.size() != static_cast<size_t>(EVP_CIPHER_get_key_length(cipher)) ||
+        key.size() > key_.size())
         return err("%s key of %zu bytes", aead_name(aead), key.size());
-    if (!ctx_) {
-        ctx_ = EVP_CIPHER_CTX_new();
-        if (!ctx_) return err("EVP_CIPHER_CTX_new: %s", openssl_errors().c_str());
-    }
     // A re-key with the same cipher and direction keeps the provider
     // context; anything else sets the cipher again.
     bool same = keyed_ && aead == aead_ && encrypt == encrypt_;
     keyed_ = false;
-    if (EVP_CipherInit_ex2(ctx_, same ? nullptr : cipher, key.data(), nullptr, encrypt ? 1 : 0,
-                           nullptr) != 1)
+    wipe_key();
+    std::copy(key.begin(), key.end(), key_.begin());
+    key_len_ = static_cast<uint8_t>(key.size());
+    if (ctx_ && EVP_CipherInit_ex2(ctx_, same ? nullptr : cipher, key.data(), nullptr,
+                                   encrypt ? 1 : 0, nullptr) != 1) {
+        wipe_key();
         return err("%s key set-up: %s", aead_name(aead), openssl_errors().c_str());
+    }
     aead_ = aead;
     encrypt_ = encrypt;
     keyed_ = true;
+    // Without a context the key is checked now rather than on the first
+    // record, where a failure would look like a bad record.
+    if (!ctx_ && !ensure_context()) {
+        keyed_ = false;
+        wipe_key();
+        return err("%s key set-up: %s", aead_name(aead), openssl_errors().c_str());
+    }
     return {};
+}
+
+void AeadCipher::release_context() {
+    EVP_CIPHER_CTX_free(ctx_);
+    ctx_ = nullptr;
+}
+
+bool AeadCipher::ensure_context() {
+    if (ctx_) return true;
+    if (!keyed_) return false;
+    ctx_ = EVP_CIPHER_CTX_new();
+    if (!ctx_) return false;
+    if (EVP_CipherInit_ex2(ctx_, cipher_for(aead_), key_.data(), nullptr, encrypt_ ? 1 : 0,
+                           nullptr) != 1) {
+        release_context();
+        return false;
+    }
+    return true;
 }
 
 bool AeadCipher::set_nonce(std::span<const uint8_t, kAeadNonceLen> nonce) {
@@ -109,6 +151,7 @@ Status AeadCipher::seal(std::span<const uint8_t, kAeadNonceLen> nonce, std::span
                         std::span<const uint8_t> in, std::span<uint8_t> out,
                         std::span<uint8_t, kAeadTagLen> tag) {
     if (!keyed_ || !encrypt_) return err("AEAD context is not keyed for sealing");
+    if (!ensure_context()) return err("AEAD seal: context: %s", openssl_errors().c_str());
     if (out.size() != in.size() || in.size() > INT_MAX || aad.size() > INT_MAX)
         return err("AEAD seal: bad lengths");
     if (!set_nonce(nonce)) return err("AEAD seal: nonce: %s", openssl_errors().c_str());
@@ -139,7 +182,7 @@ bool AeadCipher::open(std::span<const uint8_t, kAeadNonceLen> nonce, std::span<c
     if (!keyed_ || encrypt_ || out.size() != in.size() || in.size() > INT_MAX ||
         aad.size() > INT_MAX)
         return false;
-    bool ok = set_nonce(nonce);
+    bool ok = ensure_context() && set_nonce(nonce);
     int n = 0;
     if (ok && !aad.empty())
         ok = EVP_CipherUpdate(ctx_, nullptr, &n, aad.data(), static_cast<int>(aad.size())) == 1;

@@ -83,8 +83,6 @@ std::string Connection::socket_error(int fd, int status) const {
 bool Connection::start() {
     int accepted = client_mode_ ? plain_fd_.get() : tls_fd_.get();
     set_nodelay(accepted);
-    local_.length = sizeof local_.storage;
-    if (getsockname(accepted, local_.sa(), &local_.length) != 0) local_ = SocketAddress{};
     timer_.start(service_->config.handshake_timeout_ms + kHelperGraceMs);
     if (!client_mode_ && service_->config.accept_proxy) {
         // The real client is named by the load balancer's header: limits
@@ -151,7 +149,7 @@ void Connection::read_proxy_header() {
     const proxy::Header& h = parsed->value();
     if (!h.local) {
         peer_ = h.source;
-        local_ = h.destination;
+        local_ = std::make_unique<SocketAddress>(h.destination);
         source_ = ConnectionLimits::source_key(peer_);
     }
     proxy_in_ = std::vector<uint8_t>();
@@ -304,8 +302,18 @@ void Connection::on_connected() {
     arm_activity_timer();
     if (proxy_tls_) {
         // The backend learns who the client is before the first byte of data.
+        // The address the client connected to: the load balancer's header
+        // named it, or the socket knows it (asked only here, not for every
+        // connection).
+        SocketAddress local;
+        if (local_) {
+            local = *local_;
+        } else {
+            local.length = sizeof local.storage;
+            if (getsockname(tls_fd_.get(), local.sa(), &local.length) != 0) local = SocketAddress{};
+        }
         auto header =
-            proxy::encode(service_->config.proxy_protocol, peer_, local_, proxy_tls_.get());
+            proxy::encode(service_->config.proxy_protocol, peer_, local, proxy_tls_.get());
         proxy_tls_.reset();
         if (!plain_out_.append(header)) {
             close("PROXY header does not fit the buffer");
@@ -335,6 +343,7 @@ void Connection::on_plain_event(int status, int events) {
     if (state_ == State::closed) return;
     update_interest();
     check_finished();
+    release_idle_memory();
 }
 
 void Connection::on_tls_event(int status, int events) {
@@ -350,6 +359,15 @@ void Connection::on_tls_event(int status, int events) {
     if (state_ == State::closed) return;
     update_interest();
     check_finished();
+    release_idle_memory();
+}
+
+void Connection::release_idle_memory() {
+    // Buffers went back to the pool as they emptied; the AEAD contexts go
+    // too once nothing at all is waiting (idle connections are the many).
+    if (state_ == State::proxying && records_ && tls_in_.empty() && tls_out_.empty() &&
+        plain_out_.empty())
+        records_->release_idle_memory();
 }
 
 void Connection::touch() {

@@ -87,6 +87,7 @@ private:
     // A socket error reported by poll (libuv says EBADF for any POLLERR).
     std::string socket_error(int fd, int status) const;
     void on_tls_event(int status, int events);
+    void release_idle_memory();
     void on_plain_event(int status, int events);
     void on_timer();
 
@@ -127,7 +128,9 @@ private:
     std::unique_ptr<UvPoll> setup_poll_;
     // accept_proxy: header bytes consumed so far; then the addresses it named.
     std::vector<uint8_t> proxy_in_;
-    SocketAddress local_;  // the address the client connected to
+    // accept_proxy: the address the client connected to, as the header
+    // says (without one, getsockname when a PROXY header is written).
+    std::unique_ptr<SocketAddress> local_;
     // proxy_protocol: what the PROXY header to the target says about TLS.
     std::unique_ptr<proxy::TlsInfo> proxy_tls_;
     UvTimer timer_;

@@ -564,4 +564,9 @@ const RecordStats& RecordLayer::stats() const {
     return s_->stats;
 }
 
+void RecordLayer::release_idle_memory() {
+    s_->read.aead().release_context();
+    s_->write.aead().release_context();
+}
+
 }  // namespace tlsward::netproc

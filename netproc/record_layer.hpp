@@ -125,6 +125,10 @@ public:
     bool write_key_exhausted() const;
     const RecordStats& stats() const;
 
+    // The connection has nothing buffered: free the AEAD contexts (most of
+    // an idle connection's memory). The next record sets them up again.
+    void release_idle_memory();
+
 private:
     struct State;
     explicit RecordLayer(std::unique_ptr<State> s);

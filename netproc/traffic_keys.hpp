@@ -64,7 +64,8 @@ void store_be64(std::span<uint8_t, 8> out, uint64_t v);
 
 // One direction of a connection: its AEAD context, IV, sequence number and,
 // in TLS 1.3, the current traffic secret (the input of the next KeyUpdate).
-// The key itself is only in the AEAD context.
+// The key itself is only in the AeadCipher (and its EVP context while the
+// connection is busy).
 class DirectionKeys {
 public:
     DirectionKeys() = default;

@@ -71,6 +71,7 @@ constexpr OptionSpec kTunnelTlsOptions[] = {
     {"--accept-proxy", false, false},
     {"--unknown-sni", true, false},
     {"--ticket-key-file", true, false},
+    {"--no-session-tickets", false, false},
     {"--ca", true, false},
     {"--server-name", true, false},
     {"--verify-name", true, false},
@@ -263,6 +264,8 @@ Result<bool> apply_tls_flag(const Option& o, ServiceConfig& svc, GlobalConfig& g
             return err("option --unknown-sni must be default or refuse, got \"%s\"", v.c_str());
     } else if (o.name == "--ticket-key-file") {
         global.ticket_key_file = absolute(v);
+    } else if (o.name == "--no-session-tickets") {
+        t.session_tickets = false;
     } else if (o.name == "--server-name" || o.name == "--verify-name") {
         if (auto st = check_host_or_ip(v); !st)
             return err("option %s: %s", o.name.c_str(), st.message().c_str());
@@ -506,7 +509,7 @@ std::string usage_text() {
         "                  [--allow-cn CN] [--allow-dns NAME] [--allow-uri URI]\n"
         "                  [--allow-spki SHA256] [--crl FILE]] [--alpn h2,http/1.1]\n"
         "                 [--proxy-protocol v1|v2] [--accept-proxy] [--unknown-sni refuse]\n"
-        "                 [--ticket-key-file FILE]\n"
+        "                 [--ticket-key-file FILE | --no-session-tickets]\n"
         "      terminate TLS on ADDR:PORT and forward plaintext to the target\n"
         "  tlsward client --listen ADDR:PORT --target HOST:PORT [--ca FILE|DIR]\n"
         "                 [--server-name NAME] [--verify-name NAME|IP] [--pin-spki SHA256]\n"

@@ -88,6 +88,10 @@ struct GlobalConfig {
     // Helpers run at this nice value so that handshakes piling up never
     // take CPU from established connections (netproc stays at 0).
     int helper_nice = 10;
+    // netproc runs at this nice value (negative: ahead of everything else
+    // on the machine at nice 0, such as the backend or a load generator).
+    // Lowering it needs CAP_SYS_NICE; without it netproc stays at 0.
+    int netproc_nice = -5;
     // Session tickets: keys shared by all helpers, generated and rotated
     // by the supervisor, or read from a file several instances share.
     std::string ticket_key_file;                    // empty: generated
@@ -154,6 +158,7 @@ uint64_t default_burst(uint64_t rate);
 inline constexpr uint64_t kMaxRate = uint64_t{1} << 40;  // 1 TiB/s: "unlimited" in practice
 inline constexpr uint32_t kMinRecordSize = 512;
 inline constexpr int kMaxHelperNice = 19;
+inline constexpr int kMinNetprocNice = -20;
 // [a-zA-Z0-9_.-]{1,64}.
 bool valid_service_name(std::string_view name);
 

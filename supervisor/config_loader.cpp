@@ -39,6 +39,7 @@ constexpr const char* kGlobalKeys[] = {
     "write_rate",
     "rate_burst",
     "helper_nice",
+    "netproc_nice",
     // TLS sessions (config_tls.cpp)
     "ticket_key_file",
     "ticket_key_rotation",
@@ -444,6 +445,14 @@ private:
         if (const toml::node* n = t.get("helper_nice");
             n && get_uint(*n, pre + "helper_nice", 0, kMaxHelperNice, u))
             g.helper_nice = static_cast<int>(u);
+        if (const toml::node* n = t.get("netproc_nice")) {
+            const auto* i = n->as_integer();
+            if (i == nullptr || i->get() < kMinNetprocNice || i->get() > 0)
+                fail(line_of(*n), strfmt("%snetproc_nice must be an integer from %d to 0, got %s",
+                                         pre.c_str(), kMinNetprocNice, describe(*n).c_str()));
+            else
+                g.netproc_nice = static_cast<int>(i->get());
+        }
         get_rates(t, "", pre, g.read_rate, g.write_rate);
         parse_global_tls(t, pre, g);
         if (const toml::node* n = t.get("chroot_dir")) {

@@ -208,7 +208,7 @@ Status check_tls_options(const ServiceConfig& s, bool flag) {
         wrong_mode(!t.allow_spki.empty(), "allow_spki", "pin_spki");
         wrong_mode(!t.crl.empty(), "crl", nullptr);
         wrong_mode(t.unknown_sni != ipc::UnknownSni::use_default, "unknown_sni", nullptr);
-        wrong_mode(!t.session_tickets, "session_tickets", nullptr);
+        wrong_mode(!t.session_tickets, flag ? "no_session_tickets" : "session_tickets", nullptr);
         wrong_mode(t.proxy_protocol != ipc::ProxyVersion::none, "proxy_protocol", nullptr);
         wrong_mode(t.accept_proxy, "accept_proxy", nullptr);
         if (!s.target.empty())

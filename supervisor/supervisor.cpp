@@ -16,6 +16,7 @@
 #include "common/log.hpp"
 #include "ipc/channel.hpp"
 #include "supervisor/child_paths.hpp"
+#include "supervisor/child_priority.hpp"
 #include "supervisor/child_process.hpp"
 #include "supervisor/systemd.hpp"
 
@@ -249,14 +250,9 @@ Status Supervisor::spawn(Child& c) {
     theirs.reset();
 
     c.pid = pid.value();
-    if (!is_netproc && config.config.global.helper_nice != 0) {
-        // Handshakes piling up must not take CPU from established
-        // connections: the kernel favours netproc over its helpers.
-        if (setpriority(PRIO_PROCESS, static_cast<id_t>(c.pid), config.config.global.helper_nice) !=
-            0)
-            LOG_WARN("event=nice_failed process=%s error=\"%s\"", c.name().c_str(),
-                     strerror(errno));
-    }
+    set_child_nice(
+        c.name(), c.pid,
+        is_netproc ? config.config.global.netproc_nice : config.config.global.helper_nice);
     c.ready = false;
     c.started_ms = uv_now(loop_);
     c.ping_sent = c.ping_answered = 0;
@@ -714,6 +710,8 @@ void Supervisor::commit_reload() {
     std::unique_ptr<Generation> old = std::move(active_);
     active_ = std::move(pending_);
     log_set_level(active_->config.config.global.log_level);
+    if (netproc_.pid > 0)
+        set_child_nice(netproc_.name(), netproc_.pid, active_->config.config.global.netproc_nice);
     for (auto& h : helpers_) {
         if (h->role != ipc::ProcessRole::cryptoproc || h->retiring ||
             h->generation >= active_->number)

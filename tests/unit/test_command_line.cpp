@@ -117,6 +117,14 @@ TEST_CASE("command line: server quick mode builds one service", "[config][comman
     CHECK(minimal.config.services[0].name == "server");
     CHECK(minimal.config.services[0].handshake_timeout_ms == 10000);
     CHECK(minimal.config.global == GlobalConfig{});
+    CHECK(minimal.config.services[0].tls.session_tickets);
+
+    Command no_tickets = parse_ok({"server", "--listen=*:443", "--target=b:80", "--cert=/c",
+                                   "--key=/k", "--no-session-tickets"});
+    CHECK_FALSE(no_tickets.config.services[0].tls.session_tickets);
+    CHECK(parse_error({"client", "--listen=127.0.0.1:9000", "--target=example.com:443",
+                       "--no-session-tickets"}) ==
+          "--no-session-tickets applies to server mode, this service is in client mode");
 }
 
 TEST_CASE("command line: client quick mode", "[config][command_line]") {

@@ -120,6 +120,48 @@ key = "/k.pem"
     CHECK(s.line == 1);
 }
 
+TEST_CASE("scheduling priorities: netproc ahead, helpers behind", "[config]") {
+    Config d = parse_ok(R"(
+[[service]]
+name = "web"
+listen = "127.0.0.1:8443"
+target = "127.0.0.1:8080"
+cert = "/c.pem"
+)");
+    CHECK(d.global.netproc_nice == -5);
+    CHECK(d.global.helper_nice == 10);
+    Config c = parse_ok(R"(
+[global]
+netproc_nice = -12
+helper_nice = 19
+[[service]]
+name = "web"
+listen = "127.0.0.1:8443"
+target = "127.0.0.1:8080"
+cert = "/c.pem"
+)");
+    CHECK(c.global.netproc_nice == -12);
+    CHECK(c.global.helper_nice == 19);
+    CHECK(parse_error(R"(
+[global]
+netproc_nice = 3
+[[service]]
+name = "web"
+listen = "127.0.0.1:8443"
+target = "127.0.0.1:8080"
+cert = "/c.pem"
+)") == "tlsward.toml:2: global: netproc_nice must be an integer from -20 to 0, got 3");
+    CHECK(parse_error(R"(
+[global]
+netproc_nice = "high"
+[[service]]
+name = "web"
+listen = "127.0.0.1:8443"
+target = "127.0.0.1:8080"
+cert = "/c.pem"
+)") == "tlsward.toml:2: global: netproc_nice must be an integer from -20 to 0, got \"high\"");
+}
+
 TEST_CASE("certificates: shorthand, tables, combined file, relative paths", "[config]") {
     SECTION("[[service.certificate]] tables, relative to the file's directory") {
         Config c = parse_ok(R"(
