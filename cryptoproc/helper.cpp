@@ -408,9 +408,15 @@ void Helper::reply(uint64_t epoch, uint64_t job_id, HandshakeResult&& result) {
 
 void Helper::drop_netproc(const std::string& why) {
     if (!netproc_) return;
-    if (!netproc_failure_logged_)
-        LOG_WARN("event=netproc_channel_failed reason=\"%s\" aborted_jobs=%zu", why.c_str(),
-                 jobs_.in_flight());
+    if (!netproc_failure_logged_) {
+        // netproc closing with nothing in flight is a shutdown or a netproc
+        // restart the supervisor reports; only lost handshakes are news.
+        if (why == ipc::kPeerClosed && jobs_.in_flight() == 0)
+            LOG_INFO("event=netproc_channel_closed aborted_jobs=0");
+        else
+            LOG_WARN("event=netproc_channel_failed reason=\"%s\" aborted_jobs=%zu", why.c_str(),
+                     jobs_.in_flight());
+    }
     netproc_failure_logged_ = true;
     jobs_.abort_all();
     netproc_->close();
