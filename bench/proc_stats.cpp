@@ -132,6 +132,19 @@ double cpu_seconds_between(const ProcSnapshot& a, const ProcSnapshot& b) {
     return static_cast<double>(ticks) / static_cast<double>(hz > 0 ? hz : 100);
 }
 
+std::map<std::string, double> cpu_seconds_by_name(const ProcSnapshot& a, const ProcSnapshot& b) {
+    static const long hz = sysconf(_SC_CLK_TCK);
+    std::map<std::string, double> out;
+    for (const auto& [pid, after] : b.cpu_ticks) {
+        auto it = a.cpu_ticks.find(pid);
+        auto name = b.memory.find(pid);
+        if (it == a.cpu_ticks.end() || after < it->second || name == b.memory.end()) continue;
+        out[name->second.name] +=
+            static_cast<double>(after - it->second) / static_cast<double>(hz > 0 ? hz : 100);
+    }
+    return out;
+}
+
 CpuTimes self_cpu() {
     rusage ru{};
     getrusage(RUSAGE_SELF, &ru);

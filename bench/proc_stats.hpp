@@ -51,6 +51,9 @@ std::vector<pid_t> descendants(pid_t pid);
 
 // CPU seconds used between two snapshots by the processes present in both.
 double cpu_seconds_between(const ProcSnapshot& a, const ProcSnapshot& b);
+// The same, per process name (/proc/PID/comm): where a multi-process
+// server spends its CPU (tlsward: supervisor, netproc, helpers).
+std::map<std::string, double> cpu_seconds_by_name(const ProcSnapshot& a, const ProcSnapshot& b);
 
 struct CpuTimes {
     double user_s = 0;

@@ -38,9 +38,16 @@ void report_usage(Report& r, const WindowUsage& u, const std::string& prefix, do
     if (!u.have_server) return;
     r.metric(prefix + "server_cpu_cores", u.server_cpu_s / u.seconds, "cores",
              "server CPU, all its processes");
-    if (units > 0 && !unit_key.empty())
+    if (units > 0 && !unit_key.empty()) {
         r.metric(prefix + "server_cpu_ms_per_" + unit_key, u.server_cpu_s * 1e3 / units, "ms",
                  "server CPU per " + unit_label);
+        // Split by process name when the server has several kinds.
+        auto by_name = cpu_seconds_by_name(u.server_before, u.server_after);
+        if (by_name.size() > 1)
+            for (const auto& [name, secs] : by_name)
+                r.metric(prefix + "server_cpu_ms_per_" + unit_key + "." + name, secs * 1e3 / units,
+                         "ms", "  of which " + name);
+    }
 }
 
 void progress(const Options& o, const char* fmt, ...) {

@@ -1,7 +1,5 @@
 #include "netproc/buffer_pool.hpp"
 
-#include <openssl/crypto.h>
-
 #include <cstdlib>
 #include <cstring>
 #include <new>
@@ -30,7 +28,11 @@ uint8_t* BufferPool::get() {
 void BufferPool::put(uint8_t* block, size_t dirty) {
     --in_use_;
     // Blocks held plaintext; do not leave it lying in freed memory.
-    OPENSSL_cleanse(block, dirty < block_size_ ? dirty : block_size_);
+    // explicit_bzero is glibc's vectorised memset that the compiler may not
+    // drop; OPENSSL_cleanse does the same job several times slower, which
+    // showed as 5% of netproc's CPU in a bulk upload (blocks are given
+    // back every time they drain).
+    explicit_bzero(block, dirty < block_size_ ? dirty : block_size_);
     if (free_.size() < max_free_)
         free_.push_back(block);
     else
