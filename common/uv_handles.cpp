@@ -9,7 +9,8 @@ UvPoll::UvPoll(uv_loop_t* loop, int fd, Callback cb) : h_(new Handle), fd_(fd), 
 }
 
 UvPoll::~UvPoll() {
-    uv_poll_stop(&h_->poll);
+    // uv_close stops the watcher itself (one epoll_ctl DEL; stopping first
+    // would make it two).
     h_->owner = nullptr;
     uv_close(reinterpret_cast<uv_handle_t*>(&h_->poll),
              [](uv_handle_t* h) { delete static_cast<Handle*>(h->data); });

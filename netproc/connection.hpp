@@ -80,6 +80,8 @@ private:
     void submit_handshake();
     void connect_target();
     void on_target_connect_event(int status);
+    // The watcher of plain_fd_ (the target in server mode, from its connect on).
+    void make_plain_poll();
     void on_connected();
     // The TLS peer is the client (server mode) or the target (client mode).
     const char* tls_side() const { return client_mode_ ? "target" : "client"; }
