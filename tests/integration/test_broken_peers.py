@@ -96,19 +96,7 @@ tw.wait_for(r"event=close .*reason=\"client sent alert handshake_failure", start
 log("ok: a fatal alert split across segments ends the connection (%s)" % how)
 
 # --- resets and EOF at every stage ----------------------------------------------
-hello = tls_client.context()
-
-
-def client_hello():
-    inc, out = ssl.MemoryBIO(), ssl.MemoryBIO()
-    obj = hello.wrap_bio(inc, out, server_hostname="localhost")
-    try:
-        obj.do_handshake()
-    except ssl.SSLWantReadError:
-        pass
-    return out.read()
-
-
+client_hello = tls_client.client_hello
 stages = []
 
 s = socket.create_connection(("127.0.0.1", tw.port))
