@@ -15,12 +15,14 @@ deps:
 
 build:
 	@tools/install-deps.sh build
-	cmake -S . -B $(BUILD_DIR) -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+	cmake -S . -B $(BUILD_DIR) -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+	    -DTLSWARD_FAULT_INJECTION=ON >/dev/null
 	cmake --build $(BUILD_DIR)
 
 build-asan:
 	@tools/install-deps.sh build
-	cmake -S . -B $(ASAN_DIR) -G Ninja -DCMAKE_BUILD_TYPE=Debug -DTLSWARD_SANITIZE=ON >/dev/null
+	cmake -S . -B $(ASAN_DIR) -G Ninja -DCMAKE_BUILD_TYPE=Debug -DTLSWARD_SANITIZE=ON \
+	    -DTLSWARD_FAULT_INJECTION=ON >/dev/null
 	cmake --build $(ASAN_DIR)
 
 # Every test, in the normal build and under AddressSanitizer + UBSan, plus

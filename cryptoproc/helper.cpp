@@ -12,6 +12,7 @@
 
 #include "common/log.hpp"
 #include "common/tls_suites.hpp"
+#include "cryptoproc/fault_injection.hpp"
 #include "ipc/handoff.hpp"
 
 namespace tlsward::cryptoproc {
@@ -401,6 +402,13 @@ Status Helper::on_handshake(ipc::Message& msg) {
 
 void Helper::reply(uint64_t epoch, uint64_t job_id, HandshakeResult&& result) {
     if (epoch == netproc_epoch_ && netproc_ && !stopped_) {
+#if defined(TLSWARD_FAULT_INJECTION)
+        if (const auto* done = std::get_if<ipc::HandshakeDone>(&result);
+            done && misbehave(*netproc_, job_id, *done)) {
+            maybe_drained();
+            return;
+        }
+#endif
         std::visit([&](const auto& body) { send_body(*netproc_, job_id, body); }, result);
     }
     maybe_drained();

@@ -46,6 +46,8 @@ const char* msg_type_name(MsgType t) {
             return "NP_STATUS";
         case MsgType::np_retired:
             return "NP_RETIRED";
+        case MsgType::np_helper_failed:
+            return "NP_HELPER_FAILED";
     }
     return "UNKNOWN";
 }

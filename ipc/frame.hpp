@@ -50,8 +50,9 @@ enum class MsgType : uint16_t {
     hs_done = 41,    // secrets and state for netproc's record layer
     hs_failed = 42,  // the handshake failed; why
     // netproc -> supervisor
-    np_status = 50,   // live counts, the answer to PING (watchdog, status)
-    np_retired = 51,  // older helper generations hold no job and get none
+    np_status = 50,         // live counts, the answer to PING (watchdog, status)
+    np_retired = 51,        // older helper generations hold no job and get none
+    np_helper_failed = 52,  // netproc cut a helper off for a protocol violation
 };
 
 const char* msg_type_name(MsgType t);

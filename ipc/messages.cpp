@@ -213,6 +213,15 @@ bool decode(ByteReader& r, NpRetired& m) {
     return r.u32(m.generation);
 }
 
+void encode(ByteWriter& w, const NpHelperFailed& m) {
+    w.u32(m.slot);
+    w.u32(m.generation);
+    put_string(w, m.reason);
+}
+bool decode(ByteReader& r, NpHelperFailed& m) {
+    return r.u32(m.slot) && r.u32(m.generation) && get_string(r, m.reason);
+}
+
 void encode(ByteWriter& w, const CpService& m) {
     w.u32(m.id);
     put_string(w, m.name);

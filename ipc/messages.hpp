@@ -146,6 +146,16 @@ struct NpRetired {
     uint32_t generation = 0;
 };
 
+// netproc cut a helper off (malformed message, job it was not given, wrong
+// fds): the supervisor kills it, and its restart brings a fresh one, as if
+// it had crashed. netproc has already failed that helper's handshakes.
+struct NpHelperFailed {
+    static constexpr MsgType kType = MsgType::np_helper_failed;
+    uint32_t slot = 0;
+    uint32_t generation = 0;
+    std::string reason;
+};
+
 struct CpService {
     static constexpr MsgType kType = MsgType::cp_service;
     uint32_t id = 0;
@@ -220,6 +230,7 @@ void encode(ByteWriter& w, const NpHelper& m);
 void encode(ByteWriter& w, const NpConfigDone& m);
 void encode(ByteWriter& w, const NpStatus& m);
 void encode(ByteWriter& w, const NpRetired& m);
+void encode(ByteWriter& w, const NpHelperFailed& m);
 void encode(ByteWriter& w, const CpService& m);
 void encode(ByteWriter& w, const CpCertificate& m);
 void encode(ByteWriter& w, const CpConfigDone& m);
@@ -237,6 +248,7 @@ bool decode(ByteReader& r, NpHelper& m);
 bool decode(ByteReader& r, NpConfigDone& m);
 bool decode(ByteReader& r, NpStatus& m);
 bool decode(ByteReader& r, NpRetired& m);
+bool decode(ByteReader& r, NpHelperFailed& m);
 bool decode(ByteReader& r, CpService& m);
 bool decode(ByteReader& r, CpCertificate& m);
 bool decode(ByteReader& r, CpConfigDone& m);

@@ -9,6 +9,7 @@
 
 #include "common/log.hpp"
 #include "common/log_limiter.hpp"
+#include "netproc/client_hello.hpp"
 
 namespace tlsward::netproc {
 
@@ -97,7 +98,7 @@ bool Connection::start() {
     if (client_mode_) {
         connect_target();
     } else {
-        submit_handshake();
+        await_client_hello();
     }
     return state_ != State::closed;
 }
@@ -155,6 +156,37 @@ void Connection::read_proxy_header() {
     proxy_in_ = std::vector<uint8_t>();
     setup_poll_.reset();
     if (!admit()) return;
+    await_client_hello();
+}
+
+void Connection::await_client_hello() {
+    state_ = State::awaiting_hello;
+    // The client has until the handshake deadline itself (no helper grace).
+    uint64_t used = uv_now(env_.loop) - started_ms_;
+    uint64_t deadline = service_->config.handshake_timeout_ms;
+    timer_.start(used < deadline ? deadline - used : 1);
+    setup_poll_ = std::make_unique<UvPoll>(env_.loop, tls_fd_.get(),
+                                           [this](int, int) { check_client_hello(); });
+    setup_poll_->set_events(UV_READABLE);
+    // Most clients send the ClientHello with their first segment: no need
+    // to wait for a wake-up to find it there.
+    check_client_hello();
+}
+
+void Connection::check_client_hello() {
+    if (state_ != State::awaiting_hello) return;
+    // Peeked, never consumed: the helper reads the record itself.
+    static uint8_t buf[kClientHelloPeek];
+    ssize_t n = recv(tls_fd_.get(), buf, sizeof buf, MSG_PEEK);
+    if (n < 0 && transient(errno)) return;
+    if (n <= 0) {
+        ++service_->counters.handshakes_failed;
+        close(n == 0 ? "client closed before its ClientHello arrived"
+                     : strfmt("before the ClientHello: %s", strerror(errno)));
+        return;
+    }
+    if (!first_record_complete(std::span<const uint8_t>(buf, static_cast<size_t>(n)))) return;
+    setup_poll_.reset();
     submit_handshake();
 }
 
@@ -172,6 +204,7 @@ void Connection::submit_handshake() {
     uint64_t deadline = service_->config.handshake_timeout_ms;
     req.job.deadline_ms = static_cast<uint32_t>(used < deadline ? deadline - used : 1);
     req.job.aead_mask = ipc::kAeadAll;
+    uint64_t req_deadline_ms = req.job.deadline_ms;
     auto r = env_.helpers->submit(std::move(req));
     if (r == HelperPool::Submit::refused || r == HelperPool::Submit::shed) {
         bool full = r == HelperPool::Submit::refused;
@@ -187,6 +220,7 @@ void Connection::submit_handshake() {
         return;
     }
     state_ = State::handshaking;
+    timer_.start(req_deadline_ms + kHelperGraceMs);
 }
 
 void Connection::on_handshake_failed(const ipc::HandshakeFailed& f) {
@@ -681,6 +715,10 @@ void Connection::on_timer() {
         case State::accepted:
         case State::proxy_header:
             close("PROXY header: not received within the handshake timeout");
+            return;
+        case State::awaiting_hello:
+            ++service_->counters.handshakes_failed;
+            close("handshake timeout: the ClientHello did not arrive (no helper was used)");
             return;
         case State::handshaking:
             ++service_->counters.handshakes_failed;

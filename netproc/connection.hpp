@@ -72,11 +72,23 @@ public:
     bool established() const { return state_ == State::proxying; }
 
 private:
-    enum class State { accepted, proxy_header, handshaking, connecting, proxying, closed };
+    enum class State {
+        accepted,
+        proxy_header,
+        awaiting_hello,
+        handshaking,
+        connecting,
+        proxying,
+        closed
+    };
 
     // Server mode with accept_proxy: reads the load balancer's PROXY header.
     void read_proxy_header();
     bool admit();
+    // Server mode: lends the socket to a helper only once the client's
+    // first record (the ClientHello) has fully arrived; see client_hello.hpp.
+    void await_client_hello();
+    void check_client_hello();
     void submit_handshake();
     void connect_target();
     void on_target_connect_event(int status);

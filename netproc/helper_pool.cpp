@@ -1,8 +1,14 @@
 #include "netproc/helper_pool.hpp"
 
+#include <algorithm>
+
 #include "common/log.hpp"
 
 namespace tlsward::netproc {
+
+namespace {
+constexpr const char* kReplaced = "replaced by a new helper in its slot";
+}  // namespace
 
 HelperPool::HelperPool(uv_loop_t* loop, Callbacks cb) : loop_(loop), cb_(std::move(cb)) {
     reaper_ = std::make_unique<UvCheck>(loop, [this] { retired_.clear(); });
@@ -24,7 +30,7 @@ size_t HelperPool::live_helpers(uint32_t generation) const {
 
 void HelperPool::add_helper(uint32_t slot, uint32_t generation, UniqueFd channel) {
     Key k = key(generation, slot);
-    if (helpers_.count(k)) drop_helper(k, "replaced by a new helper in its slot");
+    if (helpers_.count(k)) drop_helper(k, kReplaced);
     Helper h;
     h.slot = slot;
     h.generation = generation;
@@ -84,6 +90,7 @@ bool HelperPool::send_to(Helper& h, HandshakeRequest& req) {
     if (!h.channel->send(ipc::MsgType::hs_job, req.conn_id, body, req.fd)) return false;
     owner_[req.conn_id] = key(h.generation, h.slot);
     ++h.jobs;
+    h.highest_job_sent = std::max(h.highest_job_sent, req.conn_id);
     return true;
 }
 
@@ -155,6 +162,10 @@ void HelperPool::on_message(Key k, ipc::Message&& m) {
     uint64_t id = m.request_id();
     auto owner = owner_.find(id);
     bool ours = owner != owner_.end() && owner->second == k;
+    if (auto h = helpers_.find(k); h != helpers_.end() && id > h->second.highest_job_sent)
+        return drop_helper(
+            k, strfmt("%s for job %llu, which this helper was never given",
+                      ipc::msg_type_name(m.type()), static_cast<unsigned long long>(id)));
     switch (m.type()) {
         case ipc::MsgType::hs_done: {
             auto done = ipc::decode_message<ipc::HandshakeDone>(m);
@@ -227,6 +238,10 @@ void HelperPool::drop_helper(Key k, const std::string& why) {
     else
         LOG_ERROR("event=helper_dropped slot=%u generation=%u reason=\"%s\" handshakes_failed=%zu",
                   h.slot, h.generation, why.c_str(), lost.size());
+    // Anything but EOF (the helper's exit) and our own replacement of the
+    // slot is a protocol violation: have the supervisor kill the helper.
+    if (why != ipc::kPeerClosed && why != kReplaced && cb_.violation)
+        cb_.violation(h.slot, h.generation, why);
     ipc::HandshakeFailed f;
     f.reason = ipc::FailReason::io_error;
     f.detail = strfmt("crypto helper %u went away", h.slot);

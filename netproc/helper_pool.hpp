@@ -39,6 +39,9 @@ public:
         // Every helper older than `generation` has no job left (and gets
         // none): they may be let go. Called once per generation switch.
         std::function<void(uint32_t generation)> retired;
+        // A helper broke the protocol and was cut off; the supervisor is to
+        // kill and replace it (a cut-off helper would otherwise sit idle).
+        std::function<void(uint32_t slot, uint32_t generation, const std::string& why)> violation;
     };
 
     HelperPool(uv_loop_t* loop, Callbacks cb);
@@ -78,6 +81,9 @@ private:
         uint32_t generation = 0;
         std::unique_ptr<ipc::UvChannel> channel;
         size_t jobs = 0;
+        // Connection ids grow, so an answer for a higher id than any job
+        // sent to this helper answers a job it was never given.
+        uint64_t highest_job_sent = 0;
     };
 
     // Helpers are known by generation and slot: during a reload two

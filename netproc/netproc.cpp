@@ -17,21 +17,25 @@ NetProc::NetProc(uv_loop_t* loop, const ChildArgs& args, UniqueFd control)
     : loop_(loop),
       args_(args),
       buffers_(kBlockSize, kMaxFreeBlocks),
-      helpers_(loop, HelperPool::Callbacks{[this](uint64_t id, ipc::HandshakeDone&& hd) {
-                                               auto it = connections_.find(id);
-                                               if (it != connections_.end())
-                                                   it->second->on_handshake_done(std::move(hd));
-                                           },
-                                           [this](uint64_t id, const ipc::HandshakeFailed& f) {
-                                               auto it = connections_.find(id);
-                                               if (it != connections_.end())
-                                                   it->second->on_handshake_failed(f);
-                                           },
-                                           [this](uint32_t generation) {
-                                               control_->send(
-                                                   ipc::MsgType::np_retired, 0,
-                                                   ipc::encode_body(ipc::NpRetired{generation}));
-                                           }}),
+      helpers_(loop, HelperPool::Callbacks{
+                         [this](uint64_t id, ipc::HandshakeDone&& hd) {
+                             auto it = connections_.find(id);
+                             if (it != connections_.end())
+                                 it->second->on_handshake_done(std::move(hd));
+                         },
+                         [this](uint64_t id, const ipc::HandshakeFailed& f) {
+                             auto it = connections_.find(id);
+                             if (it != connections_.end()) it->second->on_handshake_failed(f);
+                         },
+                         [this](uint32_t generation) {
+                             control_->send(ipc::MsgType::np_retired, 0,
+                                            ipc::encode_body(ipc::NpRetired{generation}));
+                         },
+                         [this](uint32_t slot, uint32_t generation, const std::string& why) {
+                             control_->send(
+                                 ipc::MsgType::np_helper_failed, 0,
+                                 ipc::encode_body(ipc::NpHelperFailed{slot, generation, why}));
+                         }}),
       throttle_(loop),
       limits_(loop),
       reaper_(loop, [this] { graveyard_.clear(); }),

@@ -70,6 +70,7 @@ const Supervisor::Accept Supervisor::kFromNetproc[] = {
     {ipc::MsgType::ready, &Supervisor::on_ready},
     {ipc::MsgType::np_status, &Supervisor::on_np_status},
     {ipc::MsgType::np_retired, &Supervisor::on_np_retired},
+    {ipc::MsgType::np_helper_failed, &Supervisor::on_np_helper_failed},
 };
 
 const Supervisor::Accept Supervisor::kFromHelper[] = {
@@ -459,6 +460,23 @@ Status Supervisor::on_np_retired(Child&, ipc::Message& m) {
             retire_helper(*h, kRetireDrainMs);
         }
     }
+    return {};
+}
+
+// netproc cut a helper off: kill it like a helper that broke the protocol
+// with us; the usual restart gives its slot a fresh process and channel.
+// (A helper that already exited, or a slot netproc names wrongly, is no
+// violation of netproc's: the helper may have died meanwhile.)
+Status Supervisor::on_np_helper_failed(Child&, ipc::Message& m) {
+    auto r = ipc::decode_message<ipc::NpHelperFailed>(m);
+    if (!r) return r.error();
+    for (auto& h : helpers_) {
+        if (h->slot == r->slot && h->generation == r->generation && h->pid > 0) {
+            kill_child(*h, "netproc: " + r->reason);
+            return {};
+        }
+    }
+    LOG_INFO("event=helper_failed_gone slot=%u generation=%u", r->slot, r->generation);
     return {};
 }
 

@@ -123,6 +123,7 @@ private:
     Status on_ready(Child& c, ipc::Message& m);
     Status on_np_status(Child& c, ipc::Message& m);
     Status on_np_retired(Child& c, ipc::Message& m);
+    Status on_np_helper_failed(Child& c, ipc::Message& m);
     Status on_pong(Child& c, ipc::Message& m);
     void on_child_channel_failed(Child& c, const Error& e);
     void on_sigchld();

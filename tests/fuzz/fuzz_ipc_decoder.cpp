@@ -88,6 +88,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
         case MsgType::np_retired:
             try_decode<NpRetired>(m);
             break;
+        case MsgType::np_helper_failed:
+            try_decode<NpHelperFailed>(m);
+            break;
     }
     return 0;
 }

@@ -54,6 +54,18 @@ def echo_round_trip(port, payload=b"hello through tlsward\n", ctx=None, timeout=
     return got
 
 
+def client_hello(server_name="localhost", ctx=None):
+    """The bytes of a real ClientHello (Python's ssl over memory BIOs), for
+    clients that start a handshake and then stall."""
+    inc, out = ssl.MemoryBIO(), ssl.MemoryBIO()
+    obj = (ctx or context()).wrap_bio(inc, out, server_hostname=server_name)
+    try:
+        obj.do_handshake()
+    except ssl.SSLWantReadError:
+        pass
+    return out.read()
+
+
 class BioClient:
     """A TLS client driven through memory BIOs, so a test controls exactly
     what goes on the wire: raw garbage after the handshake, a close_notify

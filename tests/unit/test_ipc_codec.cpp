@@ -106,6 +106,8 @@ TEST_CASE("every control message round-trips", "[ipc]") {
     CHECK(st2.bytes_from_tls == 1ULL << 33);
     CHECK(st2.bytes_to_tls == 7);
     CHECK(round_trip(NpRetired{9}).generation == 9);
+    auto hf = round_trip(NpHelperFailed{3, 7, "malformed HANDSHAKE_DONE"});
+    CHECK((hf.slot == 3 && hf.generation == 7 && hf.reason == "malformed HANDSHAKE_DONE"));
 
     auto cs = round_trip(CpService{4, "web", TlsRole::server, 2000});
     CHECK(cs.name == "web");
