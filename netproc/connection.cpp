@@ -161,6 +161,10 @@ void Connection::read_proxy_header() {
 
 void Connection::await_client_hello() {
     state_ = State::awaiting_hello;
+    // Most clients send the ClientHello with their first segment: look
+    // before setting up a watcher (five system calls fewer per connection).
+    check_client_hello();
+    if (state_ != State::awaiting_hello) return;
     // The client has until the handshake deadline itself (no helper grace).
     uint64_t used = uv_now(env_.loop) - started_ms_;
     uint64_t deadline = service_->config.handshake_timeout_ms;
@@ -168,9 +172,6 @@ void Connection::await_client_hello() {
     setup_poll_ = std::make_unique<UvPoll>(env_.loop, tls_fd_.get(),
                                            [this](int, int) { check_client_hello(); });
     setup_poll_->set_events(UV_READABLE);
-    // Most clients send the ClientHello with their first segment: no need
-    // to wait for a wake-up to find it there.
-    check_client_hello();
 }
 
 void Connection::check_client_hello() {
