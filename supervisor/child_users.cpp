@@ -1,12 +1,15 @@
 #include "supervisor/child_users.hpp"
 
 #include <dirent.h>
+#include <linux/capability.h>
 #include <pwd.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <cstring>
+
+#include "common/capabilities.hpp"
 
 namespace tlsward::supervisor {
 
@@ -77,7 +80,10 @@ Status check_chroot_dir(const std::string& dir) {
 
 Result<ChildUsers> resolve_child_users(const Config& config) {
     ChildUsers users;
-    if (geteuid() != 0) return users;
+    // Root, or a non-root supervisor given what changing users takes
+    // (systemd's User= with AmbientCapabilities=CAP_SETUID CAP_SETGID ...).
+    if (geteuid() != 0 && !(caps::effective(CAP_SETUID) && caps::effective(CAP_SETGID)))
+        return users;
     const GlobalConfig& g = config.global;
     auto net = lookup_user(g.user, "user");
     if (!net) return net.error();
