@@ -72,7 +72,7 @@ struct Policy {
 struct Identity {
     std::optional<uid_t> uid;
     std::optional<gid_t> gid;
-    std::string chroot_dir;  // empty: no chroot (netproc with a unix: target)
+    std::string chroot_dir;  // empty: no chroot (netproc with a unix: target, no CAP_SYS_CHROOT)
 };
 
 // --- The steps, in order ---------------------------------------------------

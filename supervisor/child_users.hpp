@@ -5,7 +5,9 @@
 // empty root-owned directory (default /run/tlsward/empty, made when
 // missing). The package creates the users; a missing one stops the start.
 // "Privileged" is root, or a non-root supervisor with CAP_SETUID and
-// CAP_SETGID (the packaged unit's User= with AmbientCapabilities=). Started
+// CAP_SETGID (the packaged unit's User= with AmbientCapabilities=); the
+// chroot needs CAP_SYS_CHROOT as well and is left out (with a note) without
+// it. Started
 // unprivileged, nothing is resolved: the children skip the step and say so.
 #pragma once
 

@@ -3,7 +3,8 @@
 // restarts children, starts a reload's helpers and binds a reload's new
 // addresses, so it keeps exactly what those take:
 //   CAP_SETUID, CAP_SETGID, CAP_SYS_CHROOT  children change user and chroot
-//                                           (the only ones children inherit)
+//                                           (the only ones children inherit;
+//                                           each only if it was there)
 //   CAP_NET_BIND_SERVICE                    a reload may add a port below 1024
 //   CAP_KILL                                children run as other users
 //   CAP_SYS_NICE                            a child's nice value below 0
