@@ -16,7 +16,7 @@ demo_pkgs=(openssl curl python3)
 # make deb: the Debian tools, and the build dependencies of
 # packaging/debian/control (Catch2 is not one: the package builds no tests).
 deb_pkgs=(cmake ninja-build g++ pkgconf libssl-dev libuv1-dev libseccomp-dev libsystemd-dev
-          libtomlplusplus-dev debhelper dpkg-dev fakeroot lintian)
+          libtomlplusplus-dev build-essential debhelper dpkg-dev fakeroot lintian)
 
 case "$what" in
   build) want=("${build_pkgs[@]}") ;;
