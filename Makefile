@@ -3,10 +3,11 @@
 BUILD_DIR ?= build
 ASAN_DIR  ?= build-asan
 FUZZ_DIR  ?= build-fuzz
+DEB_DIR   ?= build-deb
 FUZZ_SECONDS ?= 60
 CTEST_JOBS ?= 2
 
-.PHONY: all deps build build-asan check test lint format tidy demo fuzz clean
+.PHONY: all deps build build-asan check test lint format tidy demo fuzz deb clean
 
 all: build
 
@@ -52,5 +53,12 @@ fuzz:
 	cmake --build $(FUZZ_DIR)
 	tools/fuzz.sh $(FUZZ_DIR) $(FUZZ_SECONDS)
 
+# The Debian package (packaging/debian), built from a copy of the tree in
+# $(DEB_DIR)/ with dpkg-buildpackage, then checked with lintian. The .deb
+# ends up in $(DEB_DIR)/.
+deb:
+	@tools/install-deps.sh deb
+	tools/build-deb.sh $(DEB_DIR)
+
 clean:
-	rm -rf $(BUILD_DIR) $(ASAN_DIR) $(FUZZ_DIR) demo-run
+	rm -rf $(BUILD_DIR) $(ASAN_DIR) $(FUZZ_DIR) $(DEB_DIR) demo-run

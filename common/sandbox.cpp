@@ -13,6 +13,7 @@
 #include <cstring>
 #include <ctime>
 
+#include "common/capabilities.hpp"
 #include "common/child_bootstrap.hpp"
 #include "common/log.hpp"
 
@@ -135,6 +136,10 @@ Status drop_to_user(uid_t uid, gid_t gid, const std::string& chroot_dir) {
     if (setgroups(0, nullptr) != 0) return err("setgroups(0): %s", strerror(errno));
     if (setresgid(gid, gid, gid) != 0) return err("setresgid(%u): %s", gid, strerror(errno));
     if (setresuid(uid, uid, uid) != 0) return err("setresuid(%u): %s", uid, strerror(errno));
+    // From root the kernel has just cleared every capability; from a
+    // non-root supervisor that handed us CAP_SETUID and friends (systemd's
+    // AmbientCapabilities=) it keeps them: drop them ourselves.
+    if (auto s = caps::drop_all(); !s) return s;
     uid_t ru = 0, eu = 0, su = 0;
     gid_t rg = 0, eg = 0, sg = 0;
     if (getresuid(&ru, &eu, &su) != 0 || getresgid(&rg, &eg, &sg) != 0)

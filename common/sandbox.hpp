@@ -11,7 +11,9 @@
 //   enter()        once start-up work that needs files is done (OpenSSL
 //                  config, algorithm fetches, uv_loop_init):
 //                    4. chroot into an empty directory, then setgroups/
-//                       setgid/setuid to the role's own user (root only)
+//                       setgid/setuid to the role's own user, and every
+//                       capability dropped (root, or a supervisor with
+//                       CAP_SETUID and CAP_SETGID)
 //                    5. Landlock: no filesystem rights, plus what the policy
 //                       says of TCP and scopes (when the kernel has it)
 //                    6. RLIMIT_NPROC 0, RLIMIT_CORE 0, RLIMIT_NOFILE sized
@@ -70,7 +72,7 @@ struct Policy {
 struct Identity {
     std::optional<uid_t> uid;
     std::optional<gid_t> gid;
-    std::string chroot_dir;  // empty: no chroot (netproc with a unix: target)
+    std::string chroot_dir;  // empty: no chroot (netproc with a unix: target, no CAP_SYS_CHROOT)
 };
 
 // --- The steps, in order ---------------------------------------------------
@@ -84,7 +86,8 @@ Status set_no_new_privs();
 //    fs.suid_dumpable sysctl.
 Status set_non_dumpable();
 // 4. chroot(dir) + chdir("/") when dir is not empty, then setgroups(0),
-//    setgid, setuid, and checks that the old ids (and root) cannot come back.
+//    setgid, setuid, drops every capability, and checks that the old ids
+//    (and root) cannot come back.
 //    Sets the parent-death signal again (a uid change clears it).
 Status drop_to_user(uid_t uid, gid_t gid, const std::string& chroot_dir);
 // 5. Returns the ABI version used, or 0 when the kernel has no Landlock

@@ -1,12 +1,15 @@
 #include "supervisor/child_users.hpp"
 
 #include <dirent.h>
+#include <linux/capability.h>
 #include <pwd.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <cstring>
+
+#include "common/capabilities.hpp"
 
 namespace tlsward::supervisor {
 
@@ -77,7 +80,10 @@ Status check_chroot_dir(const std::string& dir) {
 
 Result<ChildUsers> resolve_child_users(const Config& config) {
     ChildUsers users;
-    if (geteuid() != 0) return users;
+    // Root, or a non-root supervisor given what changing users takes
+    // (systemd's User= with AmbientCapabilities=CAP_SETUID CAP_SETGID ...).
+    if (geteuid() != 0 && !(caps::effective(CAP_SETUID) && caps::effective(CAP_SETGID)))
+        return users;
     const GlobalConfig& g = config.global;
     auto net = lookup_user(g.user, "user");
     if (!net) return net.error();
@@ -88,9 +94,19 @@ Result<ChildUsers> resolve_child_users(const Config& config) {
             "user \"%s\" and crypto_user \"%s\" have the same uid %u: they must differ, so "
             "that netproc cannot ptrace or signal a helper",
             g.user.c_str(), g.crypto_user.c_str(), *net->uid);
-    if (auto s = check_chroot_dir(g.chroot_dir); !s) return s.error();
     users.netproc = net.value();
     users.helper = crypto.value();
+    // The chroot is the third wall around files (seccomp allows no open,
+    // Landlock denies every file right). A supervisor not given
+    // CAP_SYS_CHROOT (the packaged unit: chroot is in systemd's @mount set,
+    // which it denies) leaves it out and says so.
+    if (!caps::effective(CAP_SYS_CHROOT)) {
+        users.notes.push_back(
+            "netproc and the helpers are not chrooted: no CAP_SYS_CHROOT (seccomp and Landlock "
+            "still keep them from every file)");
+        return users;
+    }
+    if (auto s = check_chroot_dir(g.chroot_dir); !s) return s.error();
     users.helper.chroot_dir = g.chroot_dir;
     users.netproc.chroot_dir = g.chroot_dir;
     // A unix: target is a path netproc connects to: inside the chroot it

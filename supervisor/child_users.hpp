@@ -4,8 +4,11 @@
 // neither ptrace nor signal a helper, each chrooted into `chroot_dir`, an
 // empty root-owned directory (default /run/tlsward/empty, made when
 // missing). The package creates the users; a missing one stops the start.
-// Started unprivileged, nothing is resolved: the children skip the step
-// and say so.
+// "Privileged" is root, or a non-root supervisor with CAP_SETUID and
+// CAP_SETGID (the packaged unit's User= with AmbientCapabilities=); the
+// chroot needs CAP_SYS_CHROOT as well and is left out (with a note) without
+// it. Started
+// unprivileged, nothing is resolved: the children skip the step and say so.
 #pragma once
 
 #include <string>
@@ -23,12 +26,12 @@ struct ChildUsers {
     std::vector<std::string> notes;  // for the log, one line each
 };
 
-// Root: getpwnam for both users (a missing user, uid 0, or the same uid for
+// Privileged: getpwnam for both users (a missing user, uid 0, or the same uid for
 // both is an error naming the user), and the chroot directory checked (made
 // 0755 root:root when missing; it must be a root-owned directory nobody
 // else can write to, and empty). netproc is not chrooted when a service
-// targets a unix: socket (the path would not exist inside). Not root: both
-// identities empty.
+// targets a unix: socket (the path would not exist inside). Unprivileged:
+// both identities empty.
 Result<ChildUsers> resolve_child_users(const Config& config);
 
 // --uid U --gid G [--chroot DIR], or nothing for an empty identity.

@@ -13,6 +13,7 @@
 #include <utility>
 #include <vector>
 
+#include "supervisor/credentials.hpp"
 #include "supervisor/resolve.hpp"
 
 namespace tlsward::supervisor {
@@ -198,6 +199,17 @@ Result<uint64_t> parse_size(const std::string& flag, const std::string& text, ui
     return b.value();
 }
 
+// A file flag's value: absolute, or a systemd credential
+// ("credential:NAME", supervisor/credentials.hpp).
+Result<std::string> file_flag(const Option& o) {
+    if (is_credential_reference(o.value)) {
+        auto p = credential_path(o.value);
+        if (!p) return err("option %s: %s", o.name.c_str(), p.message().c_str());
+        return p;
+    }
+    return absolute(o.value);
+}
+
 // One TLS flag into the service (or the global ticket key file). False:
 // not a TLS flag.
 Result<bool> apply_tls_flag(const Option& o, ServiceConfig& svc, GlobalConfig& global,
@@ -214,9 +226,13 @@ Result<bool> apply_tls_flag(const Option& o, ServiceConfig& svc, GlobalConfig& g
         return true;
     };
     if (o.name == "--client-ca") {
-        t.client_ca = absolute(v);
+        auto f = file_flag(o);
+        if (!f) return f.error();
+        t.client_ca = f.value();
     } else if (o.name == "--ca") {
-        t.ca = absolute(v);
+        auto f = file_flag(o);
+        if (!f) return f.error();
+        t.ca = f.value();
     } else if (o.name == "--verify-client") {
         t.verify_client_set = true;
         if (v == "require")
@@ -239,7 +255,9 @@ Result<bool> apply_tls_flag(const Option& o, ServiceConfig& svc, GlobalConfig& g
     } else if (o.name == "--pin-spki") {
         return list(t.pin_spki, parse_spki_pin(v));
     } else if (o.name == "--crl") {
-        return list(t.crl, absolute(v));
+        auto f = file_flag(o);
+        if (!f) return f.error();
+        return list(t.crl, f.value());
     } else if (o.name == "--alpn") {
         auto a = parse_alpn_list(v);
         if (!a) return err("option --alpn: %s", a.message().c_str());
@@ -263,7 +281,9 @@ Result<bool> apply_tls_flag(const Option& o, ServiceConfig& svc, GlobalConfig& g
         else
             return err("option --unknown-sni must be default or refuse, got \"%s\"", v.c_str());
     } else if (o.name == "--ticket-key-file") {
-        global.ticket_key_file = absolute(v);
+        auto f = file_flag(o);
+        if (!f) return f.error();
+        global.ticket_key_file = f.value();
     } else if (o.name == "--no-session-tickets") {
         t.session_tickets = false;
     } else if (o.name == "--server-name" || o.name == "--verify-name") {
@@ -276,7 +296,9 @@ Result<bool> apply_tls_flag(const Option& o, ServiceConfig& svc, GlobalConfig& g
                 "option %s is for 'tlsward client'; a server's own certificate is "
                 "--cert/--key (and --client-ca verifies clients)",
                 o.name.c_str());
-        (o.name == "--client-cert" ? certs : keys).push_back(absolute(v));
+        auto f = file_flag(o);
+        if (!f) return f.error();
+        (o.name == "--client-cert" ? certs : keys).push_back(f.value());
     } else {
         return false;
     }
@@ -309,9 +331,13 @@ Status build_tunnel(const Parsed& p, const std::string& command, Command& cmd) {
                 return err("option --target: %s", s.message().c_str());
             svc.target = v;
         } else if (o.name == "--cert") {
-            certs.push_back(absolute(v));
+            auto f = file_flag(o);
+            if (!f) return f.error();
+            certs.push_back(f.value());
         } else if (o.name == "--key") {
-            keys.push_back(absolute(v));
+            auto f = file_flag(o);
+            if (!f) return f.error();
+            keys.push_back(f.value());
         } else if (o.name == "--helpers") {
             auto n = parse_count(o.name, v, kMaxHelpers);
             if (!n) return n.error();

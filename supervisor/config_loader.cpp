@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "supervisor/config.hpp"
+#include "supervisor/credentials.hpp"
 #include "supervisor/resolve.hpp"
 
 namespace tlsward::supervisor {
@@ -394,7 +395,10 @@ private:
         write.burst = write.rate == 0 ? 0 : burst != 0 ? burst : default_burst(write.rate);
     }
 
-    std::string resolve_path(const std::string& p) const {
+    // Relative to the file's directory; "credential:NAME" is a systemd
+    // credential (supervisor/credentials.hpp).
+    Result<std::string> resolve_path(const std::string& p) const {
+        if (is_credential_reference(p)) return credential_path(p);
         if (p.empty() || p[0] == '/' || base_dir_.empty()) return p;
         if (base_dir_ == "/") return "/" + p;
         return base_dir_ + "/" + p;
@@ -549,7 +553,12 @@ private:
             fail(line_of(n), what + " is an empty path");
             return false;
         }
-        out = resolve_path(v);
+        auto resolved = resolve_path(v);
+        if (!resolved) {
+            fail(line_of(n), what + ": " + resolved.message());
+            return false;
+        }
+        out = std::move(resolved.value());
         return true;
     }
 
@@ -862,8 +871,18 @@ private:
             key = cert;  // one PEM file with the chain and the key (hitch's pem-file)
         }
         if (!ok) return false;
-        out.cert_path = resolve_path(cert);
-        out.key_path = resolve_path(key);
+        auto cert_path = resolve_path(cert);
+        if (!cert_path) {
+            fail(line_of(*c), pre + "cert: " + cert_path.message());
+            return false;
+        }
+        auto key_path = resolve_path(key);
+        if (!key_path) {
+            fail(line_of(k != nullptr ? *k : *c), pre + "key: " + key_path.message());
+            return false;
+        }
+        out.cert_path = std::move(cert_path.value());
+        out.key_path = std::move(key_path.value());
         if (const toml::node* o = t.get("ocsp"); o && !get_path(*o, pre + "ocsp", out.ocsp_path))
             return false;
         if (const toml::node* n = t.get("names")) {

@@ -11,6 +11,7 @@
 #include "supervisor/config_check.hpp"
 #include "supervisor/control_socket.hpp"
 #include "supervisor/prepared_config.hpp"
+#include "supervisor/privileges.hpp"
 #include "supervisor/selftest.hpp"
 #include "supervisor/supervisor.hpp"
 
@@ -79,8 +80,18 @@ int run_daemon(const Config& config, Supervisor::Options options) {
             LOG_ERROR("event=start_failed reason=\"%s\"", s.message().c_str());
             code = 1;
         } else {
-            uv_run(&loop, UV_RUN_DEFAULT);
-            code = sup.exit_code();
+            // Listening sockets bound, children started: from here on only
+            // what restarts and reloads take (supervisor/privileges.hpp).
+            auto kept = keep_only_runtime_privileges();
+            if (!kept) {
+                LOG_ERROR("event=start_failed reason=\"dropping privileges: %s\"",
+                          kept.message().c_str());
+                code = 1;
+            } else {
+                if (!kept->empty()) LOG_INFO("event=privileges_dropped %s", kept->c_str());
+                uv_run(&loop, UV_RUN_DEFAULT);
+                code = sup.exit_code();
+            }
         }
     }
     // The handles closed by the destructors finish closing.

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs the Debian packages tlsward needs to build, test and run its demo,
 # when they are missing. As root it installs them; as anyone else it names
-# them and the command to run. Usage: tools/install-deps.sh [build|check|demo]
+# them and the command to run. Usage: tools/install-deps.sh [build|check|demo|deb]
 set -euo pipefail
 
 what=${1:-check}
@@ -13,12 +13,17 @@ build_pkgs=(cmake ninja-build g++ pkg-config libssl-dev libuv1-dev libseccomp-de
 test_pkgs=(openssl curl gnutls-bin python3 procps clang clang-format clang-tidy
            libclang-rt-14-dev systemd)
 demo_pkgs=(openssl curl python3)
+# make deb: the Debian tools, and the build dependencies of
+# packaging/debian/control (Catch2 is not one: the package builds no tests).
+deb_pkgs=(cmake ninja-build g++ pkgconf libssl-dev libuv1-dev libseccomp-dev libsystemd-dev
+          libtomlplusplus-dev build-essential debhelper dpkg-dev fakeroot lintian)
 
 case "$what" in
   build) want=("${build_pkgs[@]}") ;;
   demo)  want=("${build_pkgs[@]}" "${demo_pkgs[@]}") ;;
   check) want=("${build_pkgs[@]}" "${test_pkgs[@]}") ;;
-  *) echo "usage: $0 [build|check|demo]" >&2; exit 2 ;;
+  deb)   want=("${deb_pkgs[@]}") ;;
+  *) echo "usage: $0 [build|check|demo|deb]" >&2; exit 2 ;;
 esac
 
 missing=()
