@@ -114,6 +114,23 @@ Status run_soak(const Options& o, Report& r) {
         if (end_snap.processes != start_snap.processes)
             r.note(strfmt("the server had %d processes at start and %d at the end",
                           start_snap.processes, end_snap.processes));
+        // Each process that lived through the soak: growth points at its
+        // owner (keys are COMM_PID, e.g. tlsward-net_1234_rss_end_kib).
+        r.section("each server process");
+        for (const auto& [pid, first] : start_snap.memory) {
+            auto last = end_snap.memory.find(pid);
+            if (last == end_snap.memory.end()) continue;
+            std::string who = strfmt("%s_%d", first.name.c_str(), static_cast<int>(pid));
+            r.metric(who + "_rss_start_kib", static_cast<double>(first.rss_kib), "KiB",
+                     "RSS at start");
+            r.metric(who + "_rss_end_kib", static_cast<double>(last->second.rss_kib), "KiB",
+                     "RSS at the end");
+            if (first.fds >= 0 && last->second.fds >= 0) {
+                r.metric(who + "_fds_start", static_cast<double>(first.fds), "", "fds at start");
+                r.metric(who + "_fds_end", static_cast<double>(last->second.fds), "",
+                         "fds at the end");
+            }
+        }
     }
     WindowUsage usage;
     usage.seconds = static_cast<double>(end - start) / 1e9;

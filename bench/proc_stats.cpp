@@ -117,6 +117,7 @@ ProcSnapshot ServerProcs::sample(bool with_pss) const {
         auto fds = count_fds(pid);
         s.fds_ok = s.fds_ok && fds.has_value();
         s.fds += fds.value_or(0);
+        if (fds) m.fds = static_cast<int64_t>(*fds);
         ++s.processes;
     }
     return s;

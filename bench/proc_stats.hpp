@@ -15,6 +15,7 @@ struct ProcMemory {
     std::string name;  // /proc/PID/comm
     uint64_t rss_kib = 0;
     uint64_t pss_kib = 0;
+    int64_t fds = -1;  // -1: not readable (see ProcSnapshot::fds_ok)
 };
 
 struct ProcSnapshot {

@@ -9,6 +9,7 @@
 //   length      a frame whose length field is far beyond what arrives
 //   fds         HANDSHAKE_DONE carrying three fds
 //   type        NP_STATUS, a message a helper may never send
+//   leak        a normal answer, and 4 KiB leaked (for LeakSanitizer)
 // In a build without the option, misbehave() is never compiled in.
 #pragma once
 

@@ -4,6 +4,7 @@
 
 #include <optional>
 #include <span>
+#include <string_view>
 #include <utility>
 
 #include "common/result.hpp"
@@ -32,5 +33,8 @@ Result<std::optional<Message>> recv_frame(int sock);
 
 // Error text of recv_frame when the peer simply closed its end.
 constexpr const char* kPeerClosed = "peer closed the channel";
+// Prefix of recv_frame's error text when recvmsg itself failed (I/O, not
+// what the peer sent).
+constexpr std::string_view kRecvIoError = "recvmsg: ";
 
 }  // namespace tlsward::ipc

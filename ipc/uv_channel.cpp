@@ -122,6 +122,8 @@ void UvChannel::on_events(int status, int events) {
         for (int i = 0; i < kMaxMessagesPerTurn; ++i) {
             auto r = recv_frame(fd_.get());
             if (!r) {
+                const std::string& why = r.error().message;
+                peer_broke_protocol_ = why != kPeerClosed && !why.starts_with(kRecvIoError);
                 fail(r.error());
                 return;
             }

@@ -38,6 +38,9 @@ public:
     bool send(MsgType type, uint64_t request_id, std::span<const uint8_t> body, int fd = -1);
 
     bool failed() const { return failed_; }
+    // The channel failed on what the peer sent (a frame recv_frame refused),
+    // not on I/O or the peer's exit: the peer broke the protocol.
+    bool peer_broke_protocol() const { return peer_broke_protocol_; }
     size_t queued() const { return queue_.size(); }
     const std::string& peer_name() const { return peer_; }
     int fd() const { return fd_.get(); }
@@ -69,6 +72,7 @@ private:
     std::unique_ptr<UvPoll> poll_;
     std::deque<Pending> queue_;
     bool failed_ = false;
+    bool peer_broke_protocol_ = false;
     // Set while delivering, so that an owner destroying us from a callback
     // is detected (see alive_).
     std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);

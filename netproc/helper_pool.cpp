@@ -6,10 +6,6 @@
 
 namespace tlsward::netproc {
 
-namespace {
-constexpr const char* kReplaced = "replaced by a new helper in its slot";
-}  // namespace
-
 HelperPool::HelperPool(uv_loop_t* loop, Callbacks cb) : loop_(loop), cb_(std::move(cb)) {
     reaper_ = std::make_unique<UvCheck>(loop, [this] { retired_.clear(); });
 }
@@ -30,14 +26,21 @@ size_t HelperPool::live_helpers(uint32_t generation) const {
 
 void HelperPool::add_helper(uint32_t slot, uint32_t generation, UniqueFd channel) {
     Key k = key(generation, slot);
-    if (helpers_.count(k)) drop_helper(k, kReplaced);
+    if (helpers_.count(k)) drop_helper(k, "replaced by a new helper in its slot");
     Helper h;
     h.slot = slot;
     h.generation = generation;
     h.channel = std::make_unique<ipc::UvChannel>(
         loop_, std::move(channel), strfmt("crypto[%u]", slot),
         [this, k](ipc::Message&& m) { on_message(k, std::move(m)); },
-        [this, k](const Error& e) { drop_helper(k, e.message); });
+        [this, k](const Error& e) {
+            auto it = helpers_.find(k);
+            bool broke = it != helpers_.end() && it->second.channel->peer_broke_protocol();
+            if (broke)
+                cut_off(k, e.message);
+            else
+                drop_helper(k, e.message);
+        });
     helpers_[k] = std::move(h);
     LOG_INFO("event=helper_attached slot=%u generation=%u", slot, generation);
     pump_queue();
@@ -163,23 +166,23 @@ void HelperPool::on_message(Key k, ipc::Message&& m) {
     auto owner = owner_.find(id);
     bool ours = owner != owner_.end() && owner->second == k;
     if (auto h = helpers_.find(k); h != helpers_.end() && id > h->second.highest_job_sent)
-        return drop_helper(
-            k, strfmt("%s for job %llu, which this helper was never given",
-                      ipc::msg_type_name(m.type()), static_cast<unsigned long long>(id)));
+        return cut_off(k,
+                       strfmt("%s for job %llu, which this helper was never given",
+                              ipc::msg_type_name(m.type()), static_cast<unsigned long long>(id)));
     switch (m.type()) {
         case ipc::MsgType::hs_done: {
             auto done = ipc::decode_message<ipc::HandshakeDone>(m);
-            if (!done) return drop_helper(k, done.message());
+            if (!done) return cut_off(k, done.message());
             if (done->conn_id != id)
-                return drop_helper(k, strfmt("HANDSHAKE_DONE for job %llu names connection %llu",
-                                             static_cast<unsigned long long>(id),
-                                             static_cast<unsigned long long>(done->conn_id)));
+                return cut_off(k, strfmt("HANDSHAKE_DONE for job %llu names connection %llu",
+                                         static_cast<unsigned long long>(id),
+                                         static_cast<unsigned long long>(done->conn_id)));
             if (!ours) {
                 // A job we cancelled (connection closed meanwhile) is fine;
                 // one we never gave this helper is a violation.
                 if (owner != owner_.end())
-                    return drop_helper(k, strfmt("answer for job %llu of another helper",
-                                                 static_cast<unsigned long long>(id)));
+                    return cut_off(k, strfmt("answer for job %llu of another helper",
+                                             static_cast<unsigned long long>(id)));
                 return;
             }
             owner_.erase(owner);
@@ -190,11 +193,11 @@ void HelperPool::on_message(Key k, ipc::Message&& m) {
         }
         case ipc::MsgType::hs_failed: {
             auto failed = ipc::decode_message<ipc::HandshakeFailed>(m);
-            if (!failed) return drop_helper(k, failed.message());
+            if (!failed) return cut_off(k, failed.message());
             if (!ours) {
                 if (owner != owner_.end())
-                    return drop_helper(k, strfmt("answer for job %llu of another helper",
-                                                 static_cast<unsigned long long>(id)));
+                    return cut_off(k, strfmt("answer for job %llu of another helper",
+                                             static_cast<unsigned long long>(id)));
                 return;
             }
             owner_.erase(owner);
@@ -204,10 +207,21 @@ void HelperPool::on_message(Key k, ipc::Message&& m) {
             break;
         }
         default:
-            return drop_helper(k, strfmt("message %s is not accepted from a helper",
-                                         ipc::msg_type_name(m.type())));
+            return cut_off(k, strfmt("message %s is not accepted from a helper",
+                                     ipc::msg_type_name(m.type())));
     }
     pump_queue();
+}
+
+void HelperPool::cut_off(Key k, const std::string& why) {
+    auto it = helpers_.find(k);
+    if (it == helpers_.end()) return;
+    uint32_t slot = it->second.slot;
+    uint32_t generation = it->second.generation;
+    drop_helper(k, why);
+    // Only for what the helper sent: a send that fails because the helper
+    // died (its replacement may already hold the slot) is no violation.
+    if (cb_.violation) cb_.violation(slot, generation, why);
 }
 
 void HelperPool::drop_helper(Key k, const std::string& why) {
@@ -238,10 +252,6 @@ void HelperPool::drop_helper(Key k, const std::string& why) {
     else
         LOG_ERROR("event=helper_dropped slot=%u generation=%u reason=\"%s\" handshakes_failed=%zu",
                   h.slot, h.generation, why.c_str(), lost.size());
-    // Anything but EOF (the helper's exit) and our own replacement of the
-    // slot is a protocol violation: have the supervisor kill the helper.
-    if (why != ipc::kPeerClosed && why != kReplaced && cb_.violation)
-        cb_.violation(h.slot, h.generation, why);
     ipc::HandshakeFailed f;
     f.reason = ipc::FailReason::io_error;
     f.detail = strfmt("crypto helper %u went away", h.slot);

@@ -98,6 +98,8 @@ private:
     void job_finished(Key key);
     void on_message(Key key, ipc::Message&& m);
     void drop_helper(Key key, const std::string& why);
+    // drop_helper for a protocol violation: the supervisor is told to kill it.
+    void cut_off(Key key, const std::string& why);
     void pump_queue();
 
     uv_loop_t* loop_;

@@ -36,7 +36,8 @@ def snapshot():
 
 def soak(seconds):
     return bench("soak", server, "--duration", str(seconds), "--concurrency", "8",
-                 "--connections", "2", "--settle", "1", timeout=seconds + 120)
+                 "--connections", "2", "--settle", "1", "--pid-of-supervisor",
+                 str(tw.proc.pid), timeout=seconds + 120)
 
 
 soak(3)  # warm-up
@@ -61,6 +62,13 @@ for title in sorted(start):
     log("%-22s fds %s -> %s, RSS %d -> %d KiB (%+d)" % (title, s["fds"], e["fds"], s["rss"],
                                                         e["rss"], e["rss"] - s["rss"]))
 check(r["handshakes"] > 0 and r["bulk_connections"] > 0, "no load ran: %s" % json.dumps(r))
+# tlsward-bench reports the same per process (keys COMM_PID_...).
+net = "tlsward-net_%d" % start["tlsward: netproc"]["pid"]
+check(net + "_rss_end_kib" in r, "tlsward-bench soak has no per-process figures: %s"
+      % sorted(r))
+log("tlsward-bench soak says netproc: RSS %d -> %d KiB, fds %s -> %s"
+    % (r[net + "_rss_start_kib"], r[net + "_rss_end_kib"], r.get(net + "_fds_start"),
+       r.get(net + "_fds_end")))
 check(r["handshakes_failed"] == 0 and r["bulk_failed"] == 0, "failures under soak: %s"
       % json.dumps(r))
 for title in start:

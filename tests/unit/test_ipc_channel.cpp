@@ -220,7 +220,29 @@ TEST_CASE("a uv channel reports the peer's EOF once", "[ipc]") {
         CHECK(failures == 1);
         CHECK(why == kPeerClosed);
         CHECK(receiver.failed());
+        CHECK_FALSE(receiver.peer_broke_protocol());  // an exit is no violation
         CHECK_FALSE(receiver.send(MsgType::ping, 1, encode_body(Ping{1})));
+    }
+    uv_run(&loop, UV_RUN_NOWAIT);
+    CHECK(uv_loop_close(&loop) == 0);
+}
+
+TEST_CASE("a uv channel tells a refused frame from the peer's exit", "[ipc]") {
+    uv_loop_t loop;
+    uv_loop_init(&loop);
+    {
+        auto pair = make_channel_pair();
+        REQUIRE(pair.ok());
+        auto& [a, b] = pair.value();
+        std::string why;
+        UvChannel receiver(
+            &loop, std::move(b), "test", [](Message&&) {},
+            [&](const Error& e) { why = e.message; });
+        // A length field beyond what arrives, as a broken helper might send.
+        send_raw(a.get(), raw_frame(static_cast<uint16_t>(MsgType::hs_done), 0, 60000, 7, {1, 2}));
+        for (int i = 0; i < 10 && why.empty(); ++i) uv_run(&loop, UV_RUN_ONCE);
+        CHECK(why.find("length field says 60000") != std::string::npos);
+        CHECK(receiver.peer_broke_protocol());
     }
     uv_run(&loop, UV_RUN_NOWAIT);
     CHECK(uv_loop_close(&loop) == 0);
