@@ -123,9 +123,14 @@ bool decode(ByteReader& r, Ping& m) {
 }
 void encode(ByteWriter& w, const Pong& m) {
     w.u64(m.seq);
+    w.u64(m.handshakes_ok);
+    w.u64(m.handshakes_failed);
+    w.u64(m.handshakes_aborted);
+    w.u64(m.handshake_ms);
 }
 bool decode(ByteReader& r, Pong& m) {
-    return r.u64(m.seq);
+    return r.u64(m.seq) && r.u64(m.handshakes_ok) && r.u64(m.handshakes_failed) &&
+           r.u64(m.handshakes_aborted) && r.u64(m.handshake_ms);
 }
 
 void encode(ByteWriter& w, const Shutdown& m) {
@@ -147,12 +152,17 @@ void encode(ByteWriter& w, const NpService& m) {
     w.u8(static_cast<uint8_t>(m.proxy_protocol));
     w.u8(m.accept_proxy ? 1 : 0);
     w.u8_string(m.server_name);
+    w.u8(m.log_connections ? 1 : 0);
 }
 bool decode(ByteReader& r, NpService& m) {
-    return r.u32(m.id) && get_string(r, m.name) && get_tls_role(r, m.mode) &&
-           SocketAddress::decode(r, m.target) && r.u32(m.handshake_timeout_ms) &&
-           r.u32(m.connect_timeout_ms) && r.u32(m.idle_timeout_ms) && get_link(r, m.link) &&
-           get_proxy(r, m);
+    uint8_t log_connections = 0;
+    if (!(r.u32(m.id) && get_string(r, m.name) && get_tls_role(r, m.mode) &&
+          SocketAddress::decode(r, m.target) && r.u32(m.handshake_timeout_ms) &&
+          r.u32(m.connect_timeout_ms) && r.u32(m.idle_timeout_ms) && get_link(r, m.link) &&
+          get_proxy(r, m) && r.u8(log_connections) && log_connections <= 1))
+        return false;
+    m.log_connections = log_connections == 1;
+    return true;
 }
 
 void encode(ByteWriter& w, const NpListener& m) {
@@ -204,6 +214,31 @@ bool decode(ByteReader& r, NpStatus& m) {
            r.u64(m.handshakes_ok) && r.u64(m.handshakes_failed) && r.u64(m.refused) &&
            r.u32(m.handshakes_queued) && r.u32(m.handshakes_in_flight) && r.u32(m.helpers) &&
            r.u64(m.bytes_from_tls) && r.u64(m.bytes_to_tls);
+}
+
+void encode(ByteWriter& w, const NpMetricsListener& m) {
+    m.address.encode(w);
+}
+bool decode(ByteReader& r, NpMetricsListener& m) {
+    return SocketAddress::decode(r, m.address);
+}
+
+void encode(ByteWriter& w, const NpSupervisorStats& m) {
+    w.u32(m.generation);
+    w.u64(m.reloads_ok);
+    w.u64(m.reloads_failed);
+    w.u64(m.helper_restarts);
+    w.u64(m.netproc_restarts);
+    w.u64(m.helper_handshakes_ok);
+    w.u64(m.helper_handshakes_failed);
+    w.u64(m.helper_handshakes_aborted);
+    w.u64(m.helper_handshake_ms);
+}
+bool decode(ByteReader& r, NpSupervisorStats& m) {
+    return r.u32(m.generation) && r.u64(m.reloads_ok) && r.u64(m.reloads_failed) &&
+           r.u64(m.helper_restarts) && r.u64(m.netproc_restarts) && r.u64(m.helper_handshakes_ok) &&
+           r.u64(m.helper_handshakes_failed) && r.u64(m.helper_handshakes_aborted) &&
+           r.u64(m.helper_handshake_ms);
 }
 
 void encode(ByteWriter& w, const NpRetired& m) {

@@ -44,9 +44,15 @@ struct Ping {
     uint64_t seq = 0;
 };
 
+// A helper's answer to PING carries its own handshake counts (since it
+// started), which the supervisor sums and forwards to netproc's metrics.
 struct Pong {
     static constexpr MsgType kType = MsgType::pong;
     uint64_t seq = 0;
+    uint64_t handshakes_ok = 0;
+    uint64_t handshakes_failed = 0;
+    uint64_t handshakes_aborted = 0;  // dropped without an answer (netproc went away)
+    uint64_t handshake_ms = 0;        // time spent on finished handshakes, as the helper saw it
 };
 
 struct Shutdown {
@@ -96,6 +102,9 @@ struct NpService {
     ProxyVersion proxy_protocol = ProxyVersion::none;
     bool accept_proxy = false;
     std::string server_name;  // client mode: SNI for HANDSHAKE jobs (empty: none)
+    // Info-level connection lines (event=close); refusals, failures and
+    // errors are logged whatever this says.
+    bool log_connections = true;
 };
 
 struct NpListener {
@@ -119,6 +128,29 @@ struct NpConfigDone {
     RateLimit global_read;
     RateLimit global_write;
     uint32_t max_connections = 0;  // 0: no limit
+};
+
+// The listening socket of the metrics endpoint (attached), sent before
+// NP_CONFIG_DONE. A configuration without one turns the endpoint off.
+struct NpMetricsListener {
+    static constexpr MsgType kType = MsgType::np_metrics_listener;
+    SocketAddress address;  // for logs; the socket itself is the attached fd
+};
+
+// What only the supervisor knows, for netproc's metrics endpoint: sent
+// with every PING, so the endpoint is at most one tick behind.
+struct NpSupervisorStats {
+    static constexpr MsgType kType = MsgType::np_supervisor_stats;
+    uint32_t generation = 0;  // serving configuration
+    uint64_t reloads_ok = 0;
+    uint64_t reloads_failed = 0;
+    uint64_t helper_restarts = 0;   // helpers started again after dying
+    uint64_t netproc_restarts = 0;  // netprocs started again after dying
+    // The helpers' own counts (PONG), every helper since the supervisor started.
+    uint64_t helper_handshakes_ok = 0;
+    uint64_t helper_handshakes_failed = 0;
+    uint64_t helper_handshakes_aborted = 0;
+    uint64_t helper_handshake_ms = 0;
 };
 
 // netproc's live counts, the answer to the supervisor's PING (watchdog,
@@ -219,6 +251,8 @@ void encode(ByteWriter& w, const NpListener& m);
 void encode(ByteWriter& w, const NpHelper& m);
 void encode(ByteWriter& w, const NpConfigDone& m);
 void encode(ByteWriter& w, const NpStatus& m);
+void encode(ByteWriter& w, const NpSupervisorStats& m);
+void encode(ByteWriter& w, const NpMetricsListener& m);
 void encode(ByteWriter& w, const NpRetired& m);
 void encode(ByteWriter& w, const CpService& m);
 void encode(ByteWriter& w, const CpCertificate& m);
@@ -236,6 +270,8 @@ bool decode(ByteReader& r, NpListener& m);
 bool decode(ByteReader& r, NpHelper& m);
 bool decode(ByteReader& r, NpConfigDone& m);
 bool decode(ByteReader& r, NpStatus& m);
+bool decode(ByteReader& r, NpSupervisorStats& m);
+bool decode(ByteReader& r, NpMetricsListener& m);
 bool decode(ByteReader& r, NpRetired& m);
 bool decode(ByteReader& r, CpService& m);
 bool decode(ByteReader& r, CpCertificate& m);

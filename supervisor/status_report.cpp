@@ -104,6 +104,7 @@ std::string render_status_text(const StatusReport& r) {
     } else {
         out += "connections: netproc has not reported yet\n";
     }
+    out += strfmt("metrics: %s\n", r.metrics_listen.empty() ? "off" : r.metrics_listen.c_str());
     out += strfmt("\nservices (%zu):\n", r.services.size());
     for (const ServiceReport& s : r.services) {
         std::string listen;
@@ -153,6 +154,8 @@ std::string render_status_json(const StatusReport& r) {
         o += strfmt("\"netproc_report_age_ms\":%llu,", ull(r.netproc_report_age_ms));
     else
         o += "\"netproc_report_age_ms\":null,";
+    o += "\"metrics\":" +
+         (r.metrics_listen.empty() ? std::string("null") : json_string(r.metrics_listen)) + ",";
     o += "\"services\":[";
     for (size_t i = 0; i < r.services.size(); ++i) {
         const ServiceReport& s = r.services[i];

@@ -51,6 +51,7 @@ struct StatusReport {
     std::optional<ipc::NpStatus> netproc;
     uint64_t netproc_report_age_ms = 0;
     double handshakes_per_second = 0;
+    std::string metrics_listen;  // the metrics endpoint as bound; empty: off
     std::vector<ServiceReport> services;
 };
 

@@ -106,6 +106,20 @@ TEST_CASE("every control message round-trips", "[ipc]") {
     CHECK(st2.bytes_from_tls == 1ULL << 33);
     CHECK(st2.bytes_to_tls == 7);
     CHECK(round_trip(NpRetired{9}).generation == 9);
+    {
+        auto addr = parse_numeric_address("127.0.0.1:9100");
+        REQUIRE(addr.ok());
+        CHECK(round_trip(NpMetricsListener{addr.value()}).address.to_string() == "127.0.0.1:9100");
+        NpSupervisorStats st{4, 3, 1, 2, 0, 10, 5, 1, 700};
+        NpSupervisorStats back = round_trip(st);
+        CHECK(back.generation == 4);
+        CHECK(back.reloads_failed == 1);
+        CHECK(back.helper_restarts == 2);
+        CHECK(back.helper_handshakes_failed == 5);
+        CHECK(back.helper_handshake_ms == 700);
+        Pong p{5, 10, 2, 1, 33};
+        CHECK(round_trip(p).handshake_ms == 33);
+    }
 
     auto cs = round_trip(CpService{4, "web", TlsRole::server, 2000});
     CHECK(cs.name == "web");
