@@ -1,5 +1,7 @@
 #include "ipc/messages.hpp"
 
+#include <algorithm>
+
 namespace tlsward::ipc {
 
 namespace {
@@ -207,13 +209,35 @@ void encode(ByteWriter& w, const NpStatus& m) {
     w.u32(m.helpers);
     w.u64(m.bytes_from_tls);
     w.u64(m.bytes_to_tls);
+    size_t n = std::min(m.services.size(), kMaxStatusServices);
+    w.u16(static_cast<uint16_t>(n));
+    for (size_t i = 0; i < n; ++i) {
+        const NpServiceStatus& s = m.services[i];
+        w.u32(s.service_id);
+        w.u64(s.connections_open);
+        w.u64(s.connections_total);
+        w.u64(s.handshakes_ok);
+        w.u64(s.handshakes_failed);
+        w.u64(s.bytes_from_tls);
+        w.u64(s.bytes_to_tls);
+    }
 }
 bool decode(ByteReader& r, NpStatus& m) {
-    return r.u64(m.seq) && r.u32(m.generation) && r.u64(m.connections_open) &&
-           r.u64(m.connections_total) && m.connections_open <= m.connections_total &&
-           r.u64(m.handshakes_ok) && r.u64(m.handshakes_failed) && r.u64(m.refused) &&
-           r.u32(m.handshakes_queued) && r.u32(m.handshakes_in_flight) && r.u32(m.helpers) &&
-           r.u64(m.bytes_from_tls) && r.u64(m.bytes_to_tls);
+    uint16_t n = 0;
+    if (!(r.u64(m.seq) && r.u32(m.generation) && r.u64(m.connections_open) &&
+          r.u64(m.connections_total) && m.connections_open <= m.connections_total &&
+          r.u64(m.handshakes_ok) && r.u64(m.handshakes_failed) && r.u64(m.refused) &&
+          r.u32(m.handshakes_queued) && r.u32(m.handshakes_in_flight) && r.u32(m.helpers) &&
+          r.u64(m.bytes_from_tls) && r.u64(m.bytes_to_tls) && r.u16(n) && n <= kMaxStatusServices))
+        return false;
+    m.services.resize(n);
+    for (NpServiceStatus& s : m.services) {
+        if (!(r.u32(s.service_id) && r.u64(s.connections_open) && r.u64(s.connections_total) &&
+              s.connections_open <= s.connections_total && r.u64(s.handshakes_ok) &&
+              r.u64(s.handshakes_failed) && r.u64(s.bytes_from_tls) && r.u64(s.bytes_to_tls)))
+            return false;
+    }
+    return true;
 }
 
 void encode(ByteWriter& w, const NpMetricsListener& m) {

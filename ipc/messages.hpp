@@ -153,6 +153,20 @@ struct NpSupervisorStats {
     uint64_t helper_handshake_ms = 0;
 };
 
+// One service's live counts in NP_STATUS (summed over the configurations
+// it ran under, so they never go back across a reload).
+struct NpServiceStatus {
+    uint32_t service_id = 0;
+    uint64_t connections_open = 0;
+    uint64_t connections_total = 0;
+    uint64_t handshakes_ok = 0;
+    uint64_t handshakes_failed = 0;
+    uint64_t bytes_from_tls = 0;
+    uint64_t bytes_to_tls = 0;
+};
+// At most this many in one NP_STATUS (the frame holds 64 KiB).
+inline constexpr size_t kMaxStatusServices = 1024;
+
 // netproc's live counts, the answer to the supervisor's PING (watchdog,
 // STATUS=, "tlsward status", the connections lost when netproc dies).
 struct NpStatus {
@@ -169,6 +183,7 @@ struct NpStatus {
     uint32_t helpers = 0;  // helper channels of the current generation
     uint64_t bytes_from_tls = 0;
     uint64_t bytes_to_tls = 0;
+    std::vector<NpServiceStatus> services;  // the serving configuration's, by id
 };
 
 // Every helper of a generation older than this one has no job in flight

@@ -218,8 +218,9 @@ std::string NetProc::render_metrics() {
 }
 
 ipc::NpStatus NetProc::status(uint64_t seq) {
+    auto by_name = counters_by_service();
     ServiceCounters sum;
-    for (const auto& [name, c] : counters_by_service()) sum.add(c);
+    for (const auto& [name, c] : by_name) sum.add(c);
 
     ipc::NpStatus st;
     st.seq = seq;
@@ -234,6 +235,19 @@ ipc::NpStatus NetProc::status(uint64_t seq) {
     st.helpers = static_cast<uint32_t>(helpers_.live_helpers(generation_));
     st.bytes_from_tls = sum.bytes_from_tls;
     st.bytes_to_tls = sum.bytes_to_tls;
+    for (const auto& [id, s] : services_) {
+        if (st.services.size() == ipc::kMaxStatusServices) break;
+        const ServiceCounters& c = by_name[s->config.name];
+        ipc::NpServiceStatus ss;
+        ss.service_id = id;
+        ss.connections_open = c.connections_open;
+        ss.connections_total = c.connections_total;
+        ss.handshakes_ok = c.handshakes_ok;
+        ss.handshakes_failed = c.handshakes_failed;
+        ss.bytes_from_tls = c.bytes_from_tls;
+        ss.bytes_to_tls = c.bytes_to_tls;
+        st.services.push_back(ss);
+    }
     return st;
 }
 

@@ -112,6 +112,13 @@ std::string render_status_text(const StatusReport& r) {
         out += strfmt("  %s (%s): %s, %zu certificate%s\n", s.name.c_str(), s.mode.c_str(),
                       listen.empty() ? "no listener" : listen.c_str(), s.certificates,
                       s.certificates == 1 ? "" : "s");
+        if (s.live)
+            out += strfmt(
+                "    %llu open, %llu total; handshakes %llu ok, %llu failed; bytes %llu from TLS "
+                "peers, %llu to TLS peers\n",
+                ull(s.live->connections_open), ull(s.live->connections_total),
+                ull(s.live->handshakes_ok), ull(s.live->handshakes_failed),
+                ull(s.live->bytes_from_tls), ull(s.live->bytes_to_tls));
     }
     return out;
 }
@@ -162,7 +169,15 @@ std::string render_status_json(const StatusReport& r) {
         o += strfmt("%s{\"id\":%u,\"name\":%s,\"mode\":%s,\"listen\":[", i ? "," : "", s.id,
                     json_string(s.name).c_str(), json_string(s.mode).c_str());
         for (size_t j = 0; j < s.listen.size(); ++j) o += (j ? "," : "") + json_string(s.listen[j]);
-        o += strfmt("],\"certificates\":%zu}", s.certificates);
+        o += strfmt("],\"certificates\":%zu", s.certificates);
+        if (s.live)
+            o += strfmt(
+                ",\"connections\":{\"open\":%llu,\"total\":%llu},\"handshakes\":{\"ok\":%llu,"
+                "\"failed\":%llu},\"bytes\":{\"from_tls\":%llu,\"to_tls\":%llu}",
+                ull(s.live->connections_open), ull(s.live->connections_total),
+                ull(s.live->handshakes_ok), ull(s.live->handshakes_failed),
+                ull(s.live->bytes_from_tls), ull(s.live->bytes_to_tls));
+        o += "}";
     }
     o += "]}\n";
     return o;

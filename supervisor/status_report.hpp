@@ -34,6 +34,8 @@ struct ServiceReport {
     std::string mode;                 // "server" or "client"
     std::vector<std::string> listen;  // addresses as bound
     size_t certificates = 0;
+    // netproc's counts for it; absent before its first report.
+    std::optional<ipc::NpServiceStatus> live;
 };
 
 struct StatusReport {

@@ -1048,6 +1048,9 @@ StatusReport Supervisor::status_report() const {
         for (const ServiceListener& l : active_->listeners)
             if (l.service_id == s.id) sr.listen.push_back(l.socket->bound.to_string());
         sr.certificates = s.certificates.size();
+        if (np_status_)
+            for (const ipc::NpServiceStatus& live : np_status_->services)
+                if (live.service_id == s.id) sr.live = live;
         r.services.push_back(std::move(sr));
     }
     return r;

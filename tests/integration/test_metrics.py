@@ -181,8 +181,16 @@ check(st["metrics"] == "127.0.0.1:%d" % mport, "status metrics %r" % st["metrics
 m4, _ = scrape()
 check(m4["tlsward_config_generation"] == st["generation"] == 1, "generation")
 ok = m4["tlsward_handshakes_total" + SVC % ',result="ok"']
-wait_until(lambda: json.loads(cli("status", "--json", "--control", control).stdout)
-           ["handshakes"]["ok"] == ok, 3 * SLOW, "status and metrics disagree on handshakes")
+
+def status_agrees():
+    st = json.loads(cli("status", "--json", "--control", control).stdout)
+    svc = st["services"][0]
+    return (st["handshakes"]["ok"] == ok and svc["handshakes"]["ok"] == ok
+            and svc["bytes"]["from_tls"] == m4["tlsward_bytes_received_total" + SVC % ""]
+            and svc["connections"]["total"] == m4["tlsward_connections_total" + SVC % ""])
+
+
+wait_until(status_agrees, 3 * SLOW, "status and metrics disagree on handshakes, bytes or totals")
 log("ok: status --json: %d processes match /proc, generation %d, metrics %s"
     % (len(listed), st["generation"], st["metrics"]))
 

@@ -92,7 +92,13 @@ TEST_CASE("every control message round-trips", "[ipc]") {
     st.helpers = 2;
     st.bytes_from_tls = 1ULL << 33;
     st.bytes_to_tls = 7;
+    st.services = {{4, 3, 9, 8, 1, 100, 200}, {7, 0, 0, 0, 0, 0, 0}};
     auto st2 = round_trip(st);
+    REQUIRE(st2.services.size() == 2);
+    CHECK(st2.services[0].service_id == 4);
+    CHECK(st2.services[0].handshakes_failed == 1);
+    CHECK(st2.services[0].bytes_to_tls == 200);
+    CHECK(st2.services[1].service_id == 7);
     CHECK(st2.seq == 12);
     CHECK(st2.generation == 3);
     CHECK(st2.connections_open == 50);
