@@ -191,6 +191,9 @@ def status_agrees():
 
 
 wait_until(status_agrees, 3 * SLOW, "status and metrics disagree on handshakes, bytes or totals")
+# The helpers' own counts reach the endpoint through PONG and the supervisor.
+wait_until(lambda: scrape()[0].get('tlsward_helper_handshakes_total{result="ok"}') == ok,
+           4 * SLOW, "the helpers' own handshake count never matched netproc's")
 log("ok: status --json: %d processes match /proc, generation %d, metrics %s"
     % (len(listed), st["generation"], st["metrics"]))
 
