@@ -787,7 +787,10 @@ void Connection::log_close(const std::string& how, uint64_t ms) {
     if (records_) {
         // An established connection. With log_connections = false only
         // those that ended in an error are logged at info.
-        bool quiet = !service_->config.log_connections && !failing_;
+        // (An idle timeout or our own shutdown also ends through the
+        // alert path, but is no error.)
+        bool error = failing_ && how != "idle timeout" && how != "shutting down";
+        bool quiet = !service_->config.log_connections && !error;
         LogLevel level = quiet ? LogLevel::debug : LogLevel::info;
         if (level < log_level()) return;
         log_write(level,
