@@ -126,11 +126,8 @@ private:
         MetricsRequest v = classify_metrics_request(head_);
         if (v == MetricsRequest::incomplete) return;
         if (v == MetricsRequest::ok) {
-            uint64_t t0 = uv_hrtime();
-            std::string body = server_.render_();
-            server_.registry_.last_render_us = (uv_hrtime() - t0) / 1000;
             ++server_.registry_.scrapes;
-            answer(metrics_ok_response(body));
+            answer(metrics_ok_response(server_.body()));
         } else {
             count_bad("bad request");
             answer(metrics_error_response(v));
@@ -210,6 +207,18 @@ MetricsServer::~MetricsServer() {
     listener_.reset();
     clients_.clear();
     graveyard_.clear();
+}
+
+const std::string& MetricsServer::body() {
+    uint64_t now = uv_now(loop_);
+    if (!have_body_ || now - body_ms_ >= kMetricsMinRenderMs) {
+        uint64_t t0 = uv_hrtime();
+        body_ = render_();
+        registry_.last_render_us = (uv_hrtime() - t0) / 1000;
+        body_ms_ = now;
+        have_body_ = true;
+    }
+    return body_;
 }
 
 void MetricsServer::listen(const SocketAddress& address, UniqueFd fd) {
