@@ -1,8 +1,11 @@
 #include "common/journal_log.hpp"
 
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/un.h>
+#include <unistd.h>
 
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 
@@ -75,8 +78,24 @@ std::string journal_record(int priority, std::string_view role, std::string_view
     return out;
 }
 
+// systemd sets JOURNAL_STREAM to "DEVICE:INODE" of the stream it connected
+// stderr to. A child of such a service (a shell started from it, a test)
+// inherits the variable with another stderr: then the lines must stay on
+// that stderr.
+bool stderr_is_journal_stream() {
+    const char* v = std::getenv("JOURNAL_STREAM");
+    if (v == nullptr) return false;
+    unsigned long long dev = 0;
+    unsigned long long ino = 0;
+    if (std::sscanf(v, "%llu:%llu", &dev, &ino) != 2) return false;
+    struct stat st {};
+    if (fstat(STDERR_FILENO, &st) != 0) return false;
+    return static_cast<unsigned long long>(st.st_dev) == dev &&
+           static_cast<unsigned long long>(st.st_ino) == ino;
+}
+
 UniqueFd connect_journal() {
-    if (std::getenv("JOURNAL_STREAM") == nullptr) return UniqueFd();
+    if (!stderr_is_journal_stream()) return UniqueFd();
     const char* path = std::getenv("TLSWARD_JOURNAL_SOCKET");
     if (path == nullptr || *path == '\0') path = kJournalSocket;
     sockaddr_un sa{};

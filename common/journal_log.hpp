@@ -25,8 +25,8 @@ namespace tlsward {
 std::string journal_record(int priority, std::string_view role, std::string_view message);
 
 // A non-blocking datagram socket connected to journald, when this
-// process's stderr goes to the journal (JOURNAL_STREAM is set) and the
-// socket accepts connections; otherwise an empty fd. TLSWARD_JOURNAL_SOCKET
+// process's stderr is the journal stream JOURNAL_STREAM names (device and
+// inode match) and the socket accepts connections; otherwise an empty fd. TLSWARD_JOURNAL_SOCKET
 // names another socket path (tests).
 UniqueFd connect_journal();
 

@@ -73,8 +73,11 @@ key = "%s"
 log_connections = false
 """ % (p1, echo.address, cert, key, p2, echo.address, cert, key))
 
+# JOURNAL_STREAM names tlsward's stderr (device:inode), as systemd sets it.
+as_journal_stream = ("sh", "-c",
+                     'JOURNAL_STREAM=$(stat -L -c %d:%i /proc/self/fd/2) exec "$0" "$@"')
 tw = Tlsward(["run", "--config", conf, "--control", tmp.file("ctl")], wait_ready=False,
-             env={"JOURNAL_STREAM": "8:12345", "TLSWARD_JOURNAL_SOCKET": jpath})
+             env={"TLSWARD_JOURNAL_SOCKET": jpath}, wrapper=as_journal_stream)
 wait_record(EVENT="ready", ROLE="supervisor", SYSLOG_IDENTIFIER="tlsward", PRIORITY="6")
 for role in ("netproc", "crypto[0]"):
     wait_record(EVENT="sandboxed", ROLE=role)
@@ -103,6 +106,13 @@ log("ok: log_connections = false: no close record for a good connection, one for
 
 check(tw.stop() == 0, "tlsward exit status")
 check(not [l for l in tw.lines if "event=" in l], "lines went to stderr: %s" % tw.lines[:3])
+
+# JOURNAL_STREAM inherited by something whose stderr is not that stream
+# (a shell started from the service): lines stay on stderr.
+tw = Tlsward(["run", "--config", conf, "--control", tmp.file("ctl")],
+             env={"JOURNAL_STREAM": "8:12345", "TLSWARD_JOURNAL_SOCKET": jpath})
+check(tw.stop() == 0, "tlsward exit status")
+log("ok: a JOURNAL_STREAM that is not tlsward's stderr leaves the lines on stderr")
 journal.close()
 echo.stop()
 tmp.cleanup()
