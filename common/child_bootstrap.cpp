@@ -42,6 +42,8 @@ Result<ChildArgs> parse_child_args(int argc, char** argv) {
             a.identity.gid = static_cast<gid_t>(n);
         } else if (k == "--chroot" && v[0] == '/') {
             a.identity.chroot_dir = v;
+        } else if (k == "--journal-fd" && parse_u32(v, n) && n == kJournalFd) {
+            a.journal = true;
         } else if (k == "--sandbox-selftest" && v[0] != '\0') {
             a.sandbox_selftest = v;
         } else {
@@ -59,6 +61,7 @@ Result<ChildArgs> parse_child_args(int argc, char** argv) {
 
 void child_bootstrap(const ChildArgs& args, const std::string& comm_name) {
     log_set_level(args.log_level);
+    if (args.journal) log_set_journal_fd(kJournalFd);
     prctl(PR_SET_NAME, comm_name.substr(0, 15).c_str(), 0, 0, 0);
     if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) != 0) {
         LOG_ERROR("event=exit reason=\"prctl(PR_SET_PDEATHSIG): %s\"", strerror(errno));

@@ -29,6 +29,9 @@
 namespace tlsward {
 
 constexpr int kControlFd = 3;
+// With "--journal-fd 4": the supervisor's connected journal socket
+// (common/journal_log.hpp), kept open through the sandbox.
+constexpr int kJournalFd = 4;
 
 struct ChildArgs {
     uint32_t slot = 0;
@@ -37,6 +40,7 @@ struct ChildArgs {
     LogLevel log_level = LogLevel::info;
     sandbox::Identity identity;
     std::string sandbox_selftest;  // the probe to run; empty = a normal start
+    bool journal = false;          // kJournalFd is a journal socket
 };
 
 Result<ChildArgs> parse_child_args(int argc, char** argv);

@@ -1,5 +1,6 @@
 #include "common/log.hpp"
 
+#include <sys/socket.h>
 #include <sys/time.h>
 #include <unistd.h>
 
@@ -8,6 +9,7 @@
 #include <cstdlib>
 #include <ctime>
 
+#include "common/journal_log.hpp"
 #include "common/result.hpp"
 
 namespace tlsward {
@@ -16,6 +18,7 @@ namespace {
 std::string g_role = "tlsward";
 LogLevel g_level = LogLevel::info;
 bool g_journal = false;
+int g_journal_fd = -1;
 
 const char* level_name(LogLevel l) {
     switch (l) {
@@ -56,6 +59,13 @@ void log_init(const std::string& role) {
     }
 }
 
+void log_set_journal_fd(int fd) {
+    g_journal_fd = fd;
+}
+int log_journal_fd() {
+    return g_journal_fd;
+}
+
 void log_set_role(const std::string& role) {
     g_role = role;
 }
@@ -90,6 +100,12 @@ void log_write(LogLevel level, const char* fmt, ...) {
     for (char& c : msg)
         if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) c = '?';
 
+    if (g_journal_fd >= 0) {
+        std::string record = journal_record(syslog_priority(level), g_role, msg);
+        if (::send(g_journal_fd, record.data(), record.size(), MSG_DONTWAIT | MSG_NOSIGNAL) ==
+            static_cast<ssize_t>(record.size()))
+            return;
+    }
     std::string line;
     if (g_journal) {
         line = strfmt("<%d>%s[%d]: %s\n", syslog_priority(level), g_role.c_str(),

@@ -1,6 +1,8 @@
 // One line per event on stderr: "<time> <level> <role>[<pid>]: event=... k=v".
 // Under systemd (JOURNAL_STREAM set) the time is left to the journal and
-// each line starts with the syslog priority ("<6>") that journald parses.
+// each line starts with the syslog priority ("<6>") that journald parses;
+// with a journal socket (log_set_journal_fd) each line is a journal record
+// whose key=value pairs are fields.
 #pragma once
 
 #include <string>
@@ -15,6 +17,13 @@ void log_set_role(const std::string& role);
 void log_set_level(LogLevel level);
 LogLevel log_level();
 bool parse_log_level(const std::string& s, LogLevel& out);
+
+// Structured records to the journal (common/journal_log.hpp) on this
+// connected datagram socket instead of lines on stderr; -1: stderr only.
+// A record the socket does not take (journald busy or gone) goes to
+// stderr as a line, so nothing is lost silently.
+void log_set_journal_fd(int fd);
+int log_journal_fd();
 
 void log_write(LogLevel level, const char* fmt, ...) __attribute__((format(printf, 2, 3)));
 

@@ -36,3 +36,47 @@ private:
 };
 
 }  // namespace tlsward
+
+namespace tlsward {
+
+// Like LogLimiter, but lets a burst through: at most `lines` lines per
+// window of `window_ms`, so the first few bad clients of a flood are each
+// logged with their details and the rest are counted. The first line
+// after suppression carries the count.
+class LogBudget {
+public:
+    LogBudget(uint64_t window_ms, uint64_t lines) : window_ms_(window_ms), lines_(lines) {}
+
+    bool allow(uint64_t now_ms) {
+        if (!started_ || now_ms - window_start_ms_ >= window_ms_) {
+            started_ = true;
+            window_start_ms_ = now_ms;
+            used_ = 0;
+        }
+        if (used_ >= lines_) {
+            ++suppressed_;
+            return false;
+        }
+        ++used_;
+        return true;
+    }
+    uint64_t take_suppressed() {
+        uint64_t n = suppressed_;
+        suppressed_total_ += n;
+        suppressed_ = 0;
+        return n;
+    }
+    // Every line suppressed so far (for the metrics).
+    uint64_t suppressed_total() const { return suppressed_total_ + suppressed_; }
+
+private:
+    uint64_t window_ms_;
+    uint64_t lines_;
+    uint64_t window_start_ms_ = 0;
+    uint64_t used_ = 0;
+    uint64_t suppressed_ = 0;
+    uint64_t suppressed_total_ = 0;
+    bool started_ = false;
+};
+
+}  // namespace tlsward

@@ -249,7 +249,8 @@ Result<size_t> install_seccomp(const std::vector<AllowedCall>& allowed) {
 }
 
 void enter_early() {
-    Status s = close_stray_fds(kControlFd);
+    // The journal socket (fd 4), when the supervisor passed one, stays.
+    Status s = close_stray_fds(log_journal_fd() == kJournalFd ? kJournalFd : kControlFd);
     if (s) s = set_no_new_privs();
     if (s) s = set_non_dumpable();
     if (!s) {

@@ -42,6 +42,7 @@ struct HandshakeCounters {
     std::array<uint64_t, static_cast<size_t>(ipc::FailReason::overloaded) + 1> failed{};
     uint64_t aborted = 0;  // dropped without a reply (netproc channel gone)
     uint64_t in_flight = 0;
+    uint64_t elapsed_ms = 0;  // time spent on handshakes that finished (ok or failed)
 
     uint64_t failed_total() const;
     uint64_t& failed_by(ipc::FailReason r) { return failed[static_cast<size_t>(r)]; }

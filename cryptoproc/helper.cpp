@@ -11,11 +11,24 @@
 #include <variant>
 
 #include "common/log.hpp"
+#include "common/log_limiter.hpp"
 #include "common/tls_suites.hpp"
 #include "cryptoproc/fault_injection.hpp"
 #include "ipc/handoff.hpp"
 
 namespace tlsward::cryptoproc {
+
+namespace {
+// Failed handshakes come in floods from bad clients: the first 20 a second
+// are logged in full, the rest counted; the next line written carries the
+// count (netproc's close line has the same budget).
+LogBudget g_failure_log(1000, 20);
+
+std::string suppressed_tail() {
+    uint64_t n = g_failure_log.take_suppressed();
+    return n ? strfmt(" suppressed=%llu", static_cast<unsigned long long>(n)) : std::string();
+}
+}  // namespace
 
 namespace {
 
@@ -127,9 +140,10 @@ std::optional<ipc::HandshakeFailed> JobTable::refuse(const ipc::HandshakeJob& jo
                                                      const std::string& service,
                                                      ipc::FailReason reason, std::string detail) {
     ++counters_.failed_by(reason);
-    LOG_INFO("event=handshake_failed conn=%llu service=%s reason=%s alert=0 detail=\"%s\"",
-             static_cast<unsigned long long>(job.conn_id), service.c_str(),
-             ipc::fail_reason_name(reason), detail.c_str());
+    if (g_failure_log.allow(static_cast<uint64_t>(uv_now(loop_))))
+        LOG_INFO("event=handshake_failed conn=%llu service=%s reason=%s alert=0 detail=\"%s\"%s",
+                 static_cast<unsigned long long>(job.conn_id), service.c_str(),
+                 ipc::fail_reason_name(reason), detail.c_str(), suppressed_tail().c_str());
     ipc::HandshakeFailed f;
     f.reason = reason;
     f.detail = std::move(detail);
@@ -145,6 +159,7 @@ void JobTable::on_done(Handshake& hs, HandshakeResult&& result, const Reply& rep
     counters_.in_flight = jobs_.size();
     unsigned long long conn = hs.request().conn_id;
     unsigned long long ms = hs.elapsed_ms();
+    counters_.elapsed_ms += ms;
     if (auto* done = std::get_if<ipc::HandshakeDone>(&result)) {
         ++counters_.ok;
         const SuiteInfo* suite = find_suite(done->cipher_suite);
@@ -157,11 +172,12 @@ void JobTable::on_done(Handshake& hs, HandshakeResult&& result, const Reply& rep
     } else {
         const auto& f = std::get<ipc::HandshakeFailed>(result);
         ++counters_.failed_by(f.reason);
-        LOG_INFO(
-            "event=handshake_failed conn=%llu service=%s reason=%s alert=%u ms=%llu "
-            "detail=\"%s\"",
-            conn, hs.service_name().c_str(), ipc::fail_reason_name(f.reason), f.alert, ms,
-            f.detail.c_str());
+        if (g_failure_log.allow(static_cast<uint64_t>(uv_now(loop_))))
+            LOG_INFO(
+                "event=handshake_failed conn=%llu service=%s reason=%s alert=%u ms=%llu "
+                "detail=\"%s\"%s",
+                conn, hs.service_name().c_str(), ipc::fail_reason_name(f.reason), f.alert, ms,
+                f.detail.c_str(), suppressed_tail().c_str());
     }
     bury(std::move(owned));
     reply(job_id, std::move(result));
@@ -365,6 +381,11 @@ Status Helper::on_ping(ipc::Message& msg) {
     if (!m) return m.error();
     ipc::Pong pong;
     pong.seq = m->seq;
+    const HandshakeCounters& c = jobs_.counters();
+    pong.handshakes_ok = c.ok;
+    pong.handshakes_failed = c.failed_total();
+    pong.handshakes_aborted = c.aborted;
+    pong.handshake_ms = c.elapsed_ms;
     send_body(*control_, msg.request_id(), pong);
     return {};
 }

@@ -24,6 +24,10 @@ const char* msg_type_name(MsgType t) {
             return "NP_HELPER";
         case MsgType::np_config_done:
             return "NP_CONFIG_DONE";
+        case MsgType::np_metrics_listener:
+            return "NP_METRICS_LISTENER";
+        case MsgType::np_supervisor_stats:
+            return "NP_SUPERVISOR_STATS";
         case MsgType::cp_service:
             return "CP_SERVICE";
         case MsgType::cp_certificate:
@@ -59,6 +63,7 @@ bool msg_type_known(uint16_t t) {
 size_t msg_type_fds(MsgType t) {
     switch (t) {
         case MsgType::np_listener:
+        case MsgType::np_metrics_listener:
         case MsgType::np_helper:
         case MsgType::cp_netproc_channel:
         case MsgType::hs_job:

@@ -34,10 +34,12 @@ enum class MsgType : uint16_t {
     ping = 10,
     shutdown = 11,
     // supervisor -> netproc
-    np_service = 20,      // one service's data-path settings
-    np_listener = 21,     // a listening socket (fd)
-    np_helper = 22,       // netproc's end of a helper channel (fd)
-    np_config_done = 23,  // all of a generation has been sent
+    np_service = 20,           // one service's data-path settings
+    np_listener = 21,          // a listening socket (fd)
+    np_helper = 22,            // netproc's end of a helper channel (fd)
+    np_config_done = 23,       // all of a generation has been sent
+    np_metrics_listener = 24,  // the metrics endpoint's listening socket (fd)
+    np_supervisor_stats = 25,  // the supervisor's counters, for the metrics endpoint
     // supervisor -> cryptoproc
     cp_service = 30,          // one service's TLS settings
     cp_certificate = 31,      // a certificate chain and its private key

@@ -1,5 +1,7 @@
 #include "ipc/messages.hpp"
 
+#include <algorithm>
+
 namespace tlsward::ipc {
 
 namespace {
@@ -123,9 +125,14 @@ bool decode(ByteReader& r, Ping& m) {
 }
 void encode(ByteWriter& w, const Pong& m) {
     w.u64(m.seq);
+    w.u64(m.handshakes_ok);
+    w.u64(m.handshakes_failed);
+    w.u64(m.handshakes_aborted);
+    w.u64(m.handshake_ms);
 }
 bool decode(ByteReader& r, Pong& m) {
-    return r.u64(m.seq);
+    return r.u64(m.seq) && r.u64(m.handshakes_ok) && r.u64(m.handshakes_failed) &&
+           r.u64(m.handshakes_aborted) && r.u64(m.handshake_ms);
 }
 
 void encode(ByteWriter& w, const Shutdown& m) {
@@ -147,12 +154,17 @@ void encode(ByteWriter& w, const NpService& m) {
     w.u8(static_cast<uint8_t>(m.proxy_protocol));
     w.u8(m.accept_proxy ? 1 : 0);
     w.u8_string(m.server_name);
+    w.u8(m.log_connections ? 1 : 0);
 }
 bool decode(ByteReader& r, NpService& m) {
-    return r.u32(m.id) && get_string(r, m.name) && get_tls_role(r, m.mode) &&
-           SocketAddress::decode(r, m.target) && r.u32(m.handshake_timeout_ms) &&
-           r.u32(m.connect_timeout_ms) && r.u32(m.idle_timeout_ms) && get_link(r, m.link) &&
-           get_proxy(r, m);
+    uint8_t log_connections = 0;
+    if (!(r.u32(m.id) && get_string(r, m.name) && get_tls_role(r, m.mode) &&
+          SocketAddress::decode(r, m.target) && r.u32(m.handshake_timeout_ms) &&
+          r.u32(m.connect_timeout_ms) && r.u32(m.idle_timeout_ms) && get_link(r, m.link) &&
+          get_proxy(r, m) && r.u8(log_connections) && log_connections <= 1))
+        return false;
+    m.log_connections = log_connections == 1;
+    return true;
 }
 
 void encode(ByteWriter& w, const NpListener& m) {
@@ -197,13 +209,60 @@ void encode(ByteWriter& w, const NpStatus& m) {
     w.u32(m.helpers);
     w.u64(m.bytes_from_tls);
     w.u64(m.bytes_to_tls);
+    size_t n = std::min(m.services.size(), kMaxStatusServices);
+    w.u16(static_cast<uint16_t>(n));
+    for (size_t i = 0; i < n; ++i) {
+        const NpServiceStatus& s = m.services[i];
+        w.u32(s.service_id);
+        w.u64(s.connections_open);
+        w.u64(s.connections_total);
+        w.u64(s.handshakes_ok);
+        w.u64(s.handshakes_failed);
+        w.u64(s.bytes_from_tls);
+        w.u64(s.bytes_to_tls);
+    }
 }
 bool decode(ByteReader& r, NpStatus& m) {
-    return r.u64(m.seq) && r.u32(m.generation) && r.u64(m.connections_open) &&
-           r.u64(m.connections_total) && m.connections_open <= m.connections_total &&
-           r.u64(m.handshakes_ok) && r.u64(m.handshakes_failed) && r.u64(m.refused) &&
-           r.u32(m.handshakes_queued) && r.u32(m.handshakes_in_flight) && r.u32(m.helpers) &&
-           r.u64(m.bytes_from_tls) && r.u64(m.bytes_to_tls);
+    uint16_t n = 0;
+    if (!(r.u64(m.seq) && r.u32(m.generation) && r.u64(m.connections_open) &&
+          r.u64(m.connections_total) && m.connections_open <= m.connections_total &&
+          r.u64(m.handshakes_ok) && r.u64(m.handshakes_failed) && r.u64(m.refused) &&
+          r.u32(m.handshakes_queued) && r.u32(m.handshakes_in_flight) && r.u32(m.helpers) &&
+          r.u64(m.bytes_from_tls) && r.u64(m.bytes_to_tls) && r.u16(n) && n <= kMaxStatusServices))
+        return false;
+    m.services.resize(n);
+    for (NpServiceStatus& s : m.services) {
+        if (!(r.u32(s.service_id) && r.u64(s.connections_open) && r.u64(s.connections_total) &&
+              s.connections_open <= s.connections_total && r.u64(s.handshakes_ok) &&
+              r.u64(s.handshakes_failed) && r.u64(s.bytes_from_tls) && r.u64(s.bytes_to_tls)))
+            return false;
+    }
+    return true;
+}
+
+void encode(ByteWriter& w, const NpMetricsListener& m) {
+    m.address.encode(w);
+}
+bool decode(ByteReader& r, NpMetricsListener& m) {
+    return SocketAddress::decode(r, m.address);
+}
+
+void encode(ByteWriter& w, const NpSupervisorStats& m) {
+    w.u32(m.generation);
+    w.u64(m.reloads_ok);
+    w.u64(m.reloads_failed);
+    w.u64(m.helper_restarts);
+    w.u64(m.netproc_restarts);
+    w.u64(m.helper_handshakes_ok);
+    w.u64(m.helper_handshakes_failed);
+    w.u64(m.helper_handshakes_aborted);
+    w.u64(m.helper_handshake_ms);
+}
+bool decode(ByteReader& r, NpSupervisorStats& m) {
+    return r.u32(m.generation) && r.u64(m.reloads_ok) && r.u64(m.reloads_failed) &&
+           r.u64(m.helper_restarts) && r.u64(m.netproc_restarts) && r.u64(m.helper_handshakes_ok) &&
+           r.u64(m.helper_handshakes_failed) && r.u64(m.helper_handshakes_aborted) &&
+           r.u64(m.helper_handshake_ms);
 }
 
 void encode(ByteWriter& w, const NpRetired& m) {

@@ -44,9 +44,15 @@ struct Ping {
     uint64_t seq = 0;
 };
 
+// A helper's answer to PING carries its own handshake counts (since it
+// started), which the supervisor sums and forwards to netproc's metrics.
 struct Pong {
     static constexpr MsgType kType = MsgType::pong;
     uint64_t seq = 0;
+    uint64_t handshakes_ok = 0;
+    uint64_t handshakes_failed = 0;
+    uint64_t handshakes_aborted = 0;  // dropped without an answer (netproc went away)
+    uint64_t handshake_ms = 0;        // time spent on finished handshakes, as the helper saw it
 };
 
 struct Shutdown {
@@ -96,6 +102,9 @@ struct NpService {
     ProxyVersion proxy_protocol = ProxyVersion::none;
     bool accept_proxy = false;
     std::string server_name;  // client mode: SNI for HANDSHAKE jobs (empty: none)
+    // Info-level connection lines (event=close); refusals, failures and
+    // errors are logged whatever this says.
+    bool log_connections = true;
 };
 
 struct NpListener {
@@ -121,6 +130,43 @@ struct NpConfigDone {
     uint32_t max_connections = 0;  // 0: no limit
 };
 
+// The listening socket of the metrics endpoint (attached), sent before
+// NP_CONFIG_DONE. A configuration without one turns the endpoint off.
+struct NpMetricsListener {
+    static constexpr MsgType kType = MsgType::np_metrics_listener;
+    SocketAddress address;  // for logs; the socket itself is the attached fd
+};
+
+// What only the supervisor knows, for netproc's metrics endpoint: sent
+// with every PING, so the endpoint is at most one tick behind.
+struct NpSupervisorStats {
+    static constexpr MsgType kType = MsgType::np_supervisor_stats;
+    uint32_t generation = 0;  // serving configuration
+    uint64_t reloads_ok = 0;
+    uint64_t reloads_failed = 0;
+    uint64_t helper_restarts = 0;   // helpers started again after dying
+    uint64_t netproc_restarts = 0;  // netprocs started again after dying
+    // The helpers' own counts (PONG), every helper since the supervisor started.
+    uint64_t helper_handshakes_ok = 0;
+    uint64_t helper_handshakes_failed = 0;
+    uint64_t helper_handshakes_aborted = 0;
+    uint64_t helper_handshake_ms = 0;
+};
+
+// One service's live counts in NP_STATUS (summed over the configurations
+// it ran under, so they never go back across a reload).
+struct NpServiceStatus {
+    uint32_t service_id = 0;
+    uint64_t connections_open = 0;
+    uint64_t connections_total = 0;
+    uint64_t handshakes_ok = 0;
+    uint64_t handshakes_failed = 0;
+    uint64_t bytes_from_tls = 0;
+    uint64_t bytes_to_tls = 0;
+};
+// At most this many in one NP_STATUS (the frame holds 64 KiB).
+inline constexpr size_t kMaxStatusServices = 1024;
+
 // netproc's live counts, the answer to the supervisor's PING (watchdog,
 // STATUS=, "tlsward status", the connections lost when netproc dies).
 struct NpStatus {
@@ -137,6 +183,7 @@ struct NpStatus {
     uint32_t helpers = 0;  // helper channels of the current generation
     uint64_t bytes_from_tls = 0;
     uint64_t bytes_to_tls = 0;
+    std::vector<NpServiceStatus> services;  // the serving configuration's, by id
 };
 
 // Every helper of a generation older than this one has no job in flight
@@ -229,6 +276,8 @@ void encode(ByteWriter& w, const NpListener& m);
 void encode(ByteWriter& w, const NpHelper& m);
 void encode(ByteWriter& w, const NpConfigDone& m);
 void encode(ByteWriter& w, const NpStatus& m);
+void encode(ByteWriter& w, const NpSupervisorStats& m);
+void encode(ByteWriter& w, const NpMetricsListener& m);
 void encode(ByteWriter& w, const NpRetired& m);
 void encode(ByteWriter& w, const NpHelperFailed& m);
 void encode(ByteWriter& w, const CpService& m);
@@ -247,6 +296,8 @@ bool decode(ByteReader& r, NpListener& m);
 bool decode(ByteReader& r, NpHelper& m);
 bool decode(ByteReader& r, NpConfigDone& m);
 bool decode(ByteReader& r, NpStatus& m);
+bool decode(ByteReader& r, NpSupervisorStats& m);
+bool decode(ByteReader& r, NpMetricsListener& m);
 bool decode(ByteReader& r, NpRetired& m);
 bool decode(ByteReader& r, NpHelperFailed& m);
 bool decode(ByteReader& r, CpService& m);

@@ -36,12 +36,20 @@ void set_nodelay(int fd) {
 
 // Refusals under overload come in floods: one line a second says how many.
 LogLimiter g_refusal_log(1000);
+// So do connections that never finish a handshake (scanners, a broken
+// client fleet): the first 20 a second are logged in full, the rest counted
+// and the count carried by the next line that is written.
+LogBudget g_failure_log(1000, 20);
 
 bool transient(int e) {
     return e == EAGAIN || e == EWOULDBLOCK || e == EINTR;
 }
 
 }  // namespace
+
+uint64_t connection_log_lines_suppressed() {
+    return g_failure_log.suppressed_total();
+}
 
 Connection::Connection(Env& env, uint64_t id, std::shared_ptr<Service> service, UniqueFd accepted,
                        const SocketAddress& peer)
@@ -226,6 +234,8 @@ void Connection::submit_handshake() {
 
 void Connection::on_handshake_failed(const ipc::HandshakeFailed& f) {
     ++service_->counters.handshakes_failed;
+    size_t slot = static_cast<size_t>(f.reason);
+    if (slot < kHandshakeFailureSlots) ++service_->counters.failed_by_reason[slot];
     std::string how = strfmt("handshake failed: %s", ipc::fail_reason_name(f.reason));
     if (f.alert != 0 || f.reason == ipc::FailReason::alert_sent ||
         f.reason == ipc::FailReason::alert_received)
@@ -243,6 +253,8 @@ void Connection::on_handshake_done(ipc::HandshakeDone&& handoff) {
     handoff.server_secret.wipe();
     if (!rl) {
         ++service_->counters.handshakes_failed;
+        ++service_->counters
+              .failed_by_reason[static_cast<size_t>(HandshakeFailure::handoff_rejected)];
         close("hand-off rejected: " + rl.message());
         return;
     }
@@ -581,6 +593,7 @@ void Connection::read_plain() {
                 return;
             }
             sizer_.sent(got, now);
+            if (env_.metrics) env_.metrics->record_sizes.observe(got);
             bytes_to_tls_ += got;
             out_under_key_ += got;
             service_->counters.bytes_to_tls += got;
@@ -648,8 +661,14 @@ void Connection::maybe_rotate_keys() {
     }
 }
 
+void Connection::report_throttled() {
+    service_->counters.throttled_ms += throttle_.throttled_ms - throttled_reported_ms_;
+    throttled_reported_ms_ = throttle_.throttled_ms;
+}
+
 void Connection::on_throttle_wake() {
     if (state_ == State::closed) return;
+    report_throttled();
     flush_tls();
     if (state_ == State::closed) return;
     update_interest();
@@ -723,6 +742,8 @@ void Connection::on_timer() {
             return;
         case State::handshaking:
             ++service_->counters.handshakes_failed;
+            ++service_->counters
+                  .failed_by_reason[static_cast<size_t>(HandshakeFailure::helper_timeout)];
             close("handshake timeout (helper did not answer)");
             return;
         case State::connecting: {
@@ -820,30 +841,48 @@ void Connection::close(const std::string& how) {
     tls_out_.consume(tls_out_.size());
     --service_->counters.connections_open;
 
-    uint64_t ms = uv_now(env_.loop) - started_ms_;
-    if (how.rfind("refused:", 0) == 0) {
-        // Counted and logged (rate-limited) where the refusal was decided.
-        LOG_DEBUG("event=close conn=%llu service=%s peer=%s reason=\"%s\"",
-                  static_cast<unsigned long long>(id_), service_->config.name.c_str(),
-                  peer_.to_string().c_str(), how.c_str());
-    } else if (records_) {
-        LOG_INFO(
-            "event=close conn=%llu service=%s peer=%s version=%s suite=%s sni=\"%s\" "
-            "alpn=\"%s\" peer_cn=\"%s\" bytes_in=%llu bytes_out=%llu duration_ms=%llu "
-            "reason=\"%s\"",
-            static_cast<unsigned long long>(id_), service_->config.name.c_str(),
-            peer_.to_string().c_str(), version_name(records_->version()), records_->suite().name,
-            sni_.c_str(), alpn_.c_str(), peer_cn_.c_str(),
-            static_cast<unsigned long long>(bytes_from_tls_),
-            static_cast<unsigned long long>(bytes_to_tls_), static_cast<unsigned long long>(ms),
-            how.c_str());
-    } else {
-        LOG_INFO("event=close conn=%llu service=%s peer=%s duration_ms=%llu reason=\"%s\"",
-                 static_cast<unsigned long long>(id_), service_->config.name.c_str(),
-                 peer_.to_string().c_str(), static_cast<unsigned long long>(ms), how.c_str());
-    }
+    report_throttled();
+    log_close(how, uv_now(env_.loop) - started_ms_);
     records_.reset();
     if (env_.closed) env_.closed(this);
+}
+
+void Connection::log_close(const std::string& how, uint64_t ms) {
+    const auto ull = [](uint64_t v) { return static_cast<unsigned long long>(v); };
+    const char* service = service_->config.name.c_str();
+    std::string peer = peer_.to_string();
+    if (how.rfind("refused:", 0) == 0) {
+        // Counted and logged (rate-limited) where the refusal was decided.
+        LOG_DEBUG("event=close conn=%llu service=%s peer=%s reason=\"%s\"", ull(id_), service,
+                  peer.c_str(), how.c_str());
+        return;
+    }
+    if (records_) {
+        // An established connection. With log_connections = false only
+        // those that ended in an error are logged at info.
+        // (An idle timeout or our own shutdown also ends through the
+        // alert path, but is no error.)
+        bool error = failing_ && how != "idle timeout" && how != "shutting down";
+        bool quiet = !service_->config.log_connections && !error;
+        LogLevel level = quiet ? LogLevel::debug : LogLevel::info;
+        if (level < log_level()) return;
+        log_write(level,
+                  "event=close conn=%llu service=%s peer=%s version=%s suite=%s sni=\"%s\" "
+                  "alpn=\"%s\" peer_cn=\"%s\" bytes_in=%llu bytes_out=%llu duration_ms=%llu "
+                  "reason=\"%s\"",
+                  ull(id_), service, peer.c_str(), version_name(records_->version()),
+                  records_->suite().name, sni_.c_str(), alpn_.c_str(), peer_cn_.c_str(),
+                  ull(bytes_from_tls_), ull(bytes_to_tls_), ull(ms), how.c_str());
+        return;
+    }
+    // Never got as far as a record layer: a failed handshake, a client that
+    // went away, a target that could not be reached. Floods of these are
+    // what bad clients produce, so they are budgeted.
+    if (!g_failure_log.allow(uv_now(env_.loop))) return;
+    uint64_t suppressed = g_failure_log.take_suppressed();
+    std::string tail = suppressed ? strfmt(" suppressed=%llu", ull(suppressed)) : std::string();
+    LOG_INFO("event=close conn=%llu service=%s peer=%s duration_ms=%llu reason=\"%s\"%s", ull(id_),
+             service, peer.c_str(), ull(ms), how.c_str(), tail.c_str());
 }
 
 }  // namespace tlsward::netproc

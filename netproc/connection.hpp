@@ -32,6 +32,7 @@
 #include "netproc/buffer_pool.hpp"
 #include "netproc/connection_limits.hpp"
 #include "netproc/helper_pool.hpp"
+#include "netproc/metrics_registry.hpp"
 #include "netproc/proxy_protocol.hpp"
 #include "netproc/record_layer.hpp"
 #include "netproc/record_sizer.hpp"
@@ -39,6 +40,9 @@
 #include "netproc/throttle.hpp"
 
 namespace tlsward::netproc {
+
+// Connection log lines left out by the flood limit so far (for the metrics).
+uint64_t connection_log_lines_suppressed();
 
 class Connection {
 public:
@@ -48,6 +52,7 @@ public:
         HelperPool* helpers = nullptr;
         Throttle* throttle = nullptr;
         ConnectionLimits* limits = nullptr;
+        MetricsRegistry* metrics = nullptr;  // may be unset (unit tests)
         // Called once when the connection has closed; the owner frees it
         // later, outside the connection's own callbacks.
         std::function<void(Connection*)> closed;
@@ -119,6 +124,10 @@ private:
     // KeyUpdate by volume or age, and before the AEAD usage limit.
     void maybe_rotate_keys();
     void on_throttle_wake();
+    // Time spent waiting for tokens since the last report, into the service's counter.
+    void report_throttled();
+    // The one line a connection logs when it ends (close()).
+    void log_close(const std::string& how, uint64_t duration_ms);
 
     // Ends the connection: `how` goes into the close log line.
     void close(const std::string& how);
@@ -175,6 +184,7 @@ private:
     uint64_t our_key_since_ms_ = 0;
     uint64_t peer_key_since_ms_ = 0;
     uint64_t peer_updates_seen_ = 0;
+    uint64_t throttled_reported_ms_ = 0;
     std::string sni_;
     std::string alpn_;
     std::string peer_cn_;  // the TLS peer's certificate CN, if it showed one

@@ -94,10 +94,15 @@ bool HelperPool::send_to(Helper& h, HandshakeRequest& req) {
     owner_[req.conn_id] = key(h.generation, h.slot);
     ++h.jobs;
     h.highest_job_sent = std::max(h.highest_job_sent, req.conn_id);
+    uint64_t now = uv_hrtime();
+    sent_ns_[req.conn_id] = now;
+    if (metrics_ && req.submitted_ns != 0)
+        metrics_->handshake_queue_wait.observe((now - req.submitted_ns) / 1000);
     return true;
 }
 
 HelperPool::Submit HelperPool::submit(HandshakeRequest req) {
+    req.submitted_ns = uv_hrtime();
     if (queue_.empty()) {
         if (Helper* h = pick()) {
             if (send_to(*h, req)) return Submit::sent;
@@ -141,7 +146,15 @@ void HelperPool::pump_queue() {
     }
 }
 
+void HelperPool::answered(uint64_t conn_id) {
+    auto it = sent_ns_.find(conn_id);
+    if (it == sent_ns_.end()) return;
+    if (metrics_) metrics_->handshake_helper_time.observe((uv_hrtime() - it->second) / 1000);
+    sent_ns_.erase(it);
+}
+
 void HelperPool::cancel(uint64_t conn_id) {
+    sent_ns_.erase(conn_id);
     auto it = owner_.find(conn_id);
     if (it != owner_.end()) {
         Key k = it->second;
@@ -186,6 +199,7 @@ void HelperPool::on_message(Key k, ipc::Message&& m) {
                 return;
             }
             owner_.erase(owner);
+            answered(id);
             admission_.completed(uv_now(loop_));
             cb_.done(id, std::move(done.value()));
             job_finished(k);
@@ -201,6 +215,7 @@ void HelperPool::on_message(Key k, ipc::Message&& m) {
                 return;
             }
             owner_.erase(owner);
+            answered(id);
             admission_.completed(uv_now(loop_));
             cb_.failed(id, failed.value());
             job_finished(k);
@@ -236,6 +251,7 @@ void HelperPool::drop_helper(Key k, const std::string& why) {
     for (auto o = owner_.begin(); o != owner_.end();) {
         if (o->second == k) {
             lost.push_back(o->first);
+            sent_ns_.erase(o->first);
             o = owner_.erase(o);
         } else {
             ++o;

@@ -20,6 +20,7 @@
 #include "ipc/messages.hpp"
 #include "ipc/uv_channel.hpp"
 #include "netproc/admission.hpp"
+#include "netproc/metrics_registry.hpp"
 
 namespace tlsward::netproc {
 
@@ -28,6 +29,7 @@ struct HandshakeRequest {
     int fd = -1;  // borrowed from the connection, which cancels before closing it
     ipc::HandshakeJob job;
     uint64_t enqueued_ms = 0;
+    uint64_t submitted_ns = 0;  // uv_hrtime() at submit, for the queue-wait histogram
 };
 
 class HelperPool {
@@ -59,6 +61,8 @@ public:
     void fail_queued(const std::function<bool(const HandshakeRequest&)>& drop,
                      const ipc::HandshakeFailed& why);
     void set_limits(size_t queue_limit, size_t max_jobs_per_helper);
+    // Where queue wait and helper time go (may stay unset: not recorded).
+    void set_metrics(MetricsRegistry* metrics) { metrics_ = metrics; }
 
     // refused: the queue is full; shed: the queue has room but, at the rate
     // helpers finish handshakes, this one could not start before its deadline.
@@ -96,6 +100,8 @@ private:
     Helper* pick();
     bool send_to(Helper& h, HandshakeRequest& req);
     void job_finished(Key key);
+    // The helper answered job `conn_id`: its time goes to the histogram.
+    void answered(uint64_t conn_id);
     void on_message(Key key, ipc::Message&& m);
     void drop_helper(Key key, const std::string& why);
     // drop_helper for a protocol violation: the supervisor is told to kill it.
@@ -111,6 +117,9 @@ private:
     std::map<Key, Helper> helpers_;
     // conn id -> the helper doing its handshake
     std::unordered_map<uint64_t, Key> owner_;
+    // conn id -> uv_hrtime() when its job went to the helper
+    std::unordered_map<uint64_t, uint64_t> sent_ns_;
+    MetricsRegistry* metrics_ = nullptr;
     std::deque<HandshakeRequest> queue_;
     HandshakeAdmission admission_;
     uint64_t shed_ = 0;

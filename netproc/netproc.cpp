@@ -2,6 +2,7 @@
 
 #include "common/log.hpp"
 #include "ipc/messages.hpp"
+#include "netproc/metrics_exposition.hpp"
 
 namespace tlsward::netproc {
 
@@ -38,6 +39,7 @@ NetProc::NetProc(uv_loop_t* loop, const ChildArgs& args, UniqueFd control)
                          }}),
       throttle_(loop),
       limits_(loop),
+      metrics_server_(loop, metrics_, [this] { return render_metrics(); }),
       reaper_(loop, [this] { graveyard_.clear(); }),
       drain_timer_(loop, [] {}) {
     env_.loop = loop;
@@ -45,6 +47,8 @@ NetProc::NetProc(uv_loop_t* loop, const ChildArgs& args, UniqueFd control)
     env_.helpers = &helpers_;
     env_.throttle = &throttle_;
     env_.limits = &limits_;
+    env_.metrics = &metrics_;
+    helpers_.set_metrics(&metrics_);
     env_.closed = [this](Connection* c) { on_connection_closed(c); };
     control_ = std::make_unique<ipc::UvChannel>(
         loop, std::move(control), "supervisor",
@@ -96,6 +100,19 @@ void NetProc::on_control_message(ipc::Message&& m) {
                                            [this, sid](UniqueFd fd, const SocketAddress& p) {
                                                on_accept(sid, std::move(fd), p);
                                            }));
+            return;
+        }
+        case MsgType::np_metrics_listener: {
+            auto l = ipc::decode_message<ipc::NpMetricsListener>(m);
+            if (!l) return protocol_violation(l.message());
+            staged_metrics_.emplace(l->address, m.take_fd());
+            return;
+        }
+        case MsgType::np_supervisor_stats: {
+            auto st = ipc::decode_message<ipc::NpSupervisorStats>(m);
+            if (!st) return protocol_violation(st.message());
+            metrics_.supervisor = st.value();
+            metrics_.have_supervisor = true;
             return;
         }
         case MsgType::np_helper: {
@@ -159,8 +176,15 @@ void NetProc::commit_config(const ipc::NpConfigDone& done) {
     helpers_.set_limits(done.handshake_queue_limit, done.max_jobs_per_helper);
     if (!shutting_down_)
         for (auto& l : listeners_) l->start();
-    LOG_INFO("event=config_applied generation=%u services=%zu listeners=%zu", generation_,
-             services_.size(), listeners_.size());
+    // The metrics socket, too, comes with every configuration; none: off.
+    if (staged_metrics_ && !shutting_down_)
+        metrics_server_.listen(staged_metrics_->first, std::move(staged_metrics_->second));
+    else
+        metrics_server_.stop_listening();
+    staged_metrics_.reset();
+    LOG_INFO("event=config_applied generation=%u services=%zu listeners=%zu metrics=%s",
+             generation_, services_.size(), listeners_.size(),
+             metrics_server_.listening() ? "on" : "off");
     // READY after every configuration: for a reload it tells the
     // supervisor that new handshakes now go to the new generation.
     ipc::Ready r{ipc::ProcessRole::netproc, generation_, args_.slot};
@@ -168,29 +192,39 @@ void NetProc::commit_config(const ipc::NpConfigDone& done) {
     helpers_.check_retired();
 }
 
-ipc::NpStatus NetProc::status(uint64_t seq) {
-    auto add = [](ServiceCounters& into, const ServiceCounters& c) {
-        into.handshakes_ok += c.handshakes_ok;
-        into.handshakes_failed += c.handshakes_failed;
-        into.refused_queue_full += c.refused_queue_full;
-        into.refused_shed += c.refused_shed;
-        into.refused_limit += c.refused_limit;
-        into.bytes_from_tls += c.bytes_from_tls;
-        into.bytes_to_tls += c.bytes_to_tls;
-    };
+std::map<std::string, ServiceCounters> NetProc::counters_by_service() {
     // Replaced services no connection uses any more are folded into the
-    // running totals and let go.
+    // running totals of their name and let go.
     for (auto it = replaced_services_.begin(); it != replaced_services_.end();) {
         if (it->use_count() == 1) {
-            add(gone_counters_, (*it)->counters);
+            gone_counters_[(*it)->config.name].add((*it)->counters);
             it = replaced_services_.erase(it);
         } else {
             ++it;
         }
     }
-    ServiceCounters sum = gone_counters_;
-    for (const auto& s : replaced_services_) add(sum, s->counters);
-    for (const auto& [id, s] : services_) add(sum, s->counters);
+    std::map<std::string, ServiceCounters> by_name = gone_counters_;
+    for (const auto& s : replaced_services_) by_name[s->config.name].add(s->counters);
+    for (const auto& [id, s] : services_) by_name[s->config.name].add(s->counters);
+    return by_name;
+}
+
+std::string NetProc::render_metrics() {
+    MetricsSnapshot snap;
+    snap.services = counters_by_service();
+    snap.generation = generation_;
+    snap.handshake_queue_depth = helpers_.queue_depth();
+    snap.handshakes_in_flight = helpers_.in_flight();
+    snap.helpers_live = helpers_.live_helpers(generation_);
+    snap.log_lines_suppressed = connection_log_lines_suppressed();
+    snap.registry = &metrics_;
+    return render_exposition(snap);
+}
+
+ipc::NpStatus NetProc::status(uint64_t seq) {
+    auto by_name = counters_by_service();
+    ServiceCounters sum;
+    for (const auto& [name, c] : by_name) sum.add(c);
 
     ipc::NpStatus st;
     st.seq = seq;
@@ -205,6 +239,19 @@ ipc::NpStatus NetProc::status(uint64_t seq) {
     st.helpers = static_cast<uint32_t>(helpers_.live_helpers(generation_));
     st.bytes_from_tls = sum.bytes_from_tls;
     st.bytes_to_tls = sum.bytes_to_tls;
+    for (const auto& [id, s] : services_) {
+        if (st.services.size() == ipc::kMaxStatusServices) break;
+        const ServiceCounters& c = by_name[s->config.name];
+        ipc::NpServiceStatus ss;
+        ss.service_id = id;
+        ss.connections_open = c.connections_open;
+        ss.connections_total = c.connections_total;
+        ss.handshakes_ok = c.handshakes_ok;
+        ss.handshakes_failed = c.handshakes_failed;
+        ss.bytes_from_tls = c.bytes_from_tls;
+        ss.bytes_to_tls = c.bytes_to_tls;
+        st.services.push_back(ss);
+    }
     return st;
 }
 
@@ -236,6 +283,7 @@ void NetProc::begin_shutdown(uint32_t drain_ms) {
     // instead of waiting in a backlog nobody reads.
     listeners_.clear();
     staged_listeners_.clear();
+    metrics_server_.stop_listening();
     LOG_INFO("event=draining connections=%zu drain_ms=%u", connections_.size(), drain_ms);
     drain_timer_.set_callback([this] {
         LOG_INFO("event=drain_timeout connections=%zu", connections_.size());

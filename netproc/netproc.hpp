@@ -5,7 +5,8 @@
 //
 // Channels and what each may send netproc (anything else is a protocol
 // violation; see on_control_message and HelperPool::on_message):
-//   supervisor: NP_SERVICE, NP_LISTENER, NP_HELPER, NP_CONFIG_DONE, PING, SHUTDOWN
+//   supervisor: NP_SERVICE, NP_LISTENER, NP_METRICS_LISTENER, NP_HELPER,
+//               NP_CONFIG_DONE, NP_SUPERVISOR_STATS, PING, SHUTDOWN
 //   helper[i]:  HANDSHAKE_DONE, HANDSHAKE_FAILED (only for its own jobs)
 // and what it sends the supervisor: READY (after every NP_CONFIG_DONE, with
 // its generation), NP_STATUS (the answer to PING), NP_RETIRED.
@@ -20,6 +21,8 @@
 
 #include <map>
 #include <memory>
+#include <optional>
+#include <string>
 #include <unordered_map>
 #include <vector>
 
@@ -31,6 +34,8 @@
 #include "netproc/connection_limits.hpp"
 #include "netproc/helper_pool.hpp"
 #include "netproc/listener.hpp"
+#include "netproc/metrics_http.hpp"
+#include "netproc/metrics_registry.hpp"
 #include "netproc/service.hpp"
 #include "netproc/throttle.hpp"
 
@@ -51,6 +56,10 @@ private:
 
     void commit_config(const ipc::NpConfigDone& done);
     ipc::NpStatus status(uint64_t seq);
+    // Every service's counters by name, summed over the configurations it
+    // ran under (replaced services no connection uses are folded in here).
+    std::map<std::string, ServiceCounters> counters_by_service();
+    std::string render_metrics();
     void on_accept(uint32_t service_id, UniqueFd fd, const SocketAddress& peer);
     void on_connection_closed(Connection* c);
     void begin_shutdown(uint32_t drain_ms);
@@ -71,11 +80,16 @@ private:
     // Services replaced by a reload that connections still use (for the
     // totals in NP_STATUS), and the counts of those no longer used.
     std::vector<std::shared_ptr<Service>> replaced_services_;
-    ServiceCounters gone_counters_;
+    std::map<std::string, ServiceCounters> gone_counters_;
     std::vector<std::unique_ptr<Listener>> listeners_;
     // Staged by NP_SERVICE / NP_LISTENER until NP_CONFIG_DONE commits them.
     std::map<uint32_t, std::shared_ptr<Service>> staged_services_;
     std::vector<std::unique_ptr<Listener>> staged_listeners_;
+    // The metrics endpoint: counters only netproc's thread touches, and the
+    // listener the supervisor bound (staged like the others).
+    MetricsRegistry metrics_;
+    MetricsServer metrics_server_;
+    std::optional<std::pair<SocketAddress, UniqueFd>> staged_metrics_;
 
     uint64_t next_conn_id_ = 1;
     std::unordered_map<uint64_t, std::unique_ptr<Connection>> connections_;

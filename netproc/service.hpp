@@ -2,6 +2,7 @@
 // plus the live counters of its connections.
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -10,6 +11,16 @@
 #include "netproc/throttle.hpp"
 
 namespace tlsward::netproc {
+
+// Why handshakes failed, for the metrics: the helper's reasons
+// (ipc::FailReason, by value) and two only netproc sees.
+enum class HandshakeFailure : uint8_t {
+    helper_timeout = 9,     // the helper did not answer within deadline + grace
+    handoff_rejected = 10,  // the helper's hand-off did not pass netproc's checks
+};
+inline constexpr size_t kHandshakeFailureSlots = 11;
+// "alert_sent", ..., "helper_timeout"; nullptr for an unused slot.
+const char* handshake_failure_name(size_t slot);
 
 struct ServiceCounters {
     uint64_t connections_total = 0;
@@ -23,6 +34,10 @@ struct ServiceCounters {
     uint64_t handshakes_failed = 0;
     uint64_t bytes_from_tls = 0;  // plaintext received from the TLS peer
     uint64_t bytes_to_tls = 0;    // plaintext sent to the TLS peer
+    std::array<uint64_t, kHandshakeFailureSlots> failed_by_reason{};
+    uint64_t throttled_ms = 0;  // time connections waited for tokens (both directions)
+
+    void add(const ServiceCounters& o);
 };
 
 struct Service {

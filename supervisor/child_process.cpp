@@ -16,7 +16,7 @@ namespace tlsward::supervisor {
 namespace {
 
 // Only async-signal-safe calls between fork and exec.
-[[noreturn]] void exec_child(const char* exe, char* const argv[], int control_fd) {
+[[noreturn]] void exec_child(const char* exe, char* const argv[], int control_fd, int journal_fd) {
     sigset_t all;
     sigemptyset(&all);
     sigprocmask(SIG_SETMASK, &all, nullptr);
@@ -30,9 +30,16 @@ namespace {
     } else if (dup2(control_fd, kControlFd) < 0) {
         _exit(126);
     }
-    // Nothing but stdio and the channel crosses exec.
-    if (syscall(SYS_close_range, kControlFd + 1, ~0U, 0) != 0) {
-        for (int fd = kControlFd + 1; fd < 65536; ++fd) close(fd);
+    // The supervisor keeps its journal socket above fd 9, so it is never
+    // the control fd it just moved.
+    int highest = kControlFd;
+    if (journal_fd >= 0) {
+        if (dup2(journal_fd, kJournalFd) < 0) _exit(126);
+        highest = kJournalFd;
+    }
+    // Nothing but stdio, the channel (and the journal socket) crosses exec.
+    if (syscall(SYS_close_range, highest + 1, ~0U, 0) != 0) {
+        for (int fd = highest + 1; fd < 65536; ++fd) close(fd);
     }
     execv(exe, argv);
     _exit(127);
@@ -51,7 +58,8 @@ Result<pid_t> spawn_child(const SpawnSpec& spec) {
 
     pid_t pid = fork();
     if (pid < 0) return err("fork for %s: %s", spec.title.c_str(), strerror(errno));
-    if (pid == 0) exec_child(spec.executable.c_str(), argv.data(), spec.control_fd);
+    if (pid == 0)
+        exec_child(spec.executable.c_str(), argv.data(), spec.control_fd, spec.journal_fd);
     return pid;
 }
 

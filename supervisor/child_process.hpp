@@ -17,6 +17,7 @@ struct SpawnSpec {
     std::string title;  // argv[0]: what ps shows ("tlsward: crypto[0]")
     std::vector<std::string> args;
     int control_fd = -1;  // becomes fd 3 in the child
+    int journal_fd = -1;  // becomes fd 4 (kJournalFd) when set
 };
 
 Result<pid_t> spawn_child(const SpawnSpec& spec);

@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "supervisor/credentials.hpp"
+#include "supervisor/metrics_listener.hpp"
 #include "supervisor/resolve.hpp"
 
 namespace tlsward::supervisor {
@@ -55,6 +56,7 @@ constexpr OptionSpec kTunnelOptions[] = {
     {"--name", true, false},
     {"--log-level", true, false},
     {"--control", true, false},
+    {"--metrics", true, false},
 };
 // TLS options of the quick modes (ghostunnel's names where it has them).
 // Both modes take all of them; check_tls_options() says which belongs to
@@ -404,6 +406,10 @@ Status build_tunnel(const Parsed& p, const std::string& command, Command& cmd) {
                            v.c_str());
         } else if (o.name == "--control") {
             cmd.control_path = v;
+        } else if (o.name == "--metrics") {
+            if (auto a = parse_metrics_listen(v); !a)
+                return err("option --metrics: %s", a.message().c_str());
+            config.metrics.listen = v;
         }
     }
     if (svc.listen.empty()) return err("'tlsward %s' needs --listen ADDR:PORT", command.c_str());
@@ -530,7 +536,7 @@ std::string usage_text() {
         "                 [--log-level LEVEL]\n"
         "                 [--rate-limit BYTES_PER_S] [--key-update-bytes N] [--record-size N]\n"
         "                 [--max-connections N] [--max-connections-per-source N]\n"
-        "                 [--control PATH]\n"
+        "                 [--control PATH] [--metrics ADDR:PORT|unix:PATH]\n"
         "                 [--client-ca FILE|DIR [--verify-client require|optional]\n"
         "                  [--allow-cn CN] [--allow-dns NAME] [--allow-uri URI]\n"
         "                  [--allow-spki SHA256] [--crl FILE]] [--alpn h2,http/1.1]\n"

@@ -65,6 +65,7 @@ struct ServiceConfig {
     uint32_t idle_timeout_ms = 0;  // 0 = none
     ipc::LinkSettings link;        // record sizing, throttling, key rotation, limits
     TlsConfig tls;                 // mTLS, SNI, ALPN, PROXY, tickets, client verification
+    bool log_connections = true;   // info-level close lines of established connections
     int line = 0;                  // where the [[service]] table starts (for messages); 0 = none
 
     bool operator==(const ServiceConfig&) const = default;
@@ -101,8 +102,16 @@ struct GlobalConfig {
     bool operator==(const GlobalConfig&) const = default;
 };
 
+// [metrics]: the Prometheus endpoint netproc serves; off when listen is empty.
+struct MetricsConfig {
+    std::string listen;  // "127.0.0.1:9100", "[::1]:9100" or "unix:/path"
+
+    bool operator==(const MetricsConfig&) const = default;
+};
+
 struct Config {
     GlobalConfig global;
+    MetricsConfig metrics;
     std::vector<ServiceConfig> services;
     std::string source;  // file path as given, or "command line"
 

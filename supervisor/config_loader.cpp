@@ -20,6 +20,7 @@
 
 #include "supervisor/config.hpp"
 #include "supervisor/credentials.hpp"
+#include "supervisor/metrics_listener.hpp"
 #include "supervisor/resolve.hpp"
 
 namespace tlsward::supervisor {
@@ -88,9 +89,12 @@ constexpr const char* kServiceKeys[] = {
     "verify_name",
     "pin_spki",
     "alpn",
+    // Logging
+    "log_connections",
 };
+constexpr const char* kMetricsKeys[] = {"listen"};
 constexpr const char* kCertificateKeys[] = {"cert", "key", "names", "ocsp"};
-constexpr const char* kTopKeys[] = {"global", "service"};
+constexpr const char* kTopKeys[] = {"global", "service", "metrics"};
 
 // Where else a misplaced key belongs, for "(helpers belongs in [global])".
 struct KeySet {
@@ -100,6 +104,7 @@ struct KeySet {
 const KeySet kAllSets[] = {
     {kGlobalKeys, "[global]"},
     {kServiceKeys, "[[service]]"},
+    {kMetricsKeys, "[metrics]"},
     {kTopKeys, "the top level"},
 };
 
@@ -212,6 +217,12 @@ public:
                 parse_global(*t);
             else
                 fail(line_of(*g), "global must be a table ([global]), got " + describe(*g));
+        }
+        if (const toml::node* m = root.get("metrics")) {
+            if (const toml::table* t = m->as_table())
+                parse_metrics(*t);
+            else
+                fail(line_of(*m), "metrics must be a table ([metrics]), got " + describe(*m));
         }
         parse_services(root);
         return finish();
@@ -402,6 +413,18 @@ private:
         if (p.empty() || p[0] == '/' || base_dir_.empty()) return p;
         if (base_dir_ == "/") return "/" + p;
         return base_dir_ + "/" + p;
+    }
+
+    void parse_metrics(const toml::table& t) {
+        check_keys(t, kMetricsKeys, "[metrics]");
+        if (const toml::node* n = t.get("listen")) {
+            std::string text;
+            if (!get_string(*n, "metrics: listen", text)) return;
+            if (auto a = parse_metrics_listen(text); !a)
+                fail(line_of(*n), a.message());
+            else
+                config_.metrics.listen = text;
+        }
     }
 
     void parse_global(const toml::table& t) {
@@ -787,6 +810,8 @@ private:
                          s.idle_timeout_ms);
         parse_link(t, pre, s.link);
         parse_tls(t, pre, s);
+        if (const toml::node* n = t.get("log_connections"))
+            get_bool(*n, pre + "log_connections", s.log_connections);
         if (!s.target.empty() || s.mode == ipc::TlsRole::server) {
             if (auto st = check_tls_options(s, false); !st) {
                 std::string_view all = st.message();

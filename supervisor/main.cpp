@@ -1,4 +1,5 @@
 // tlsward: the supervisor and the command line.
+#include <fcntl.h>
 #include <signal.h>
 #include <sys/resource.h>
 #include <unistd.h>
@@ -6,6 +7,7 @@
 
 #include <cstdio>
 
+#include "common/journal_log.hpp"
 #include "common/log.hpp"
 #include "supervisor/command_line.hpp"
 #include "supervisor/config_check.hpp"
@@ -60,7 +62,18 @@ Supervisor::Options control_options(const Command& cmd, const Config& config) {
     return o;
 }
 
+// Under systemd, log records with fields (common/journal_log.hpp). The
+// socket lives as long as the process; above fd 9 so that a child's fd 3
+// and 4 are never it.
+void use_journal_if_there() {
+    UniqueFd j = connect_journal();
+    if (!j) return;
+    int fd = fcntl(j.get(), F_DUPFD_CLOEXEC, 10);
+    if (fd >= 0) log_set_journal_fd(fd);
+}
+
 int run_daemon(const Config& config, Supervisor::Options options) {
+    use_journal_if_there();
     log_set_level(config.global.log_level);
     auto prepared = prepare_config(config, [](const std::string& w) { LOG_WARN("%s", w.c_str()); });
     if (!prepared) {

@@ -104,6 +104,7 @@ std::string render_status_text(const StatusReport& r) {
     } else {
         out += "connections: netproc has not reported yet\n";
     }
+    out += strfmt("metrics: %s\n", r.metrics_listen.empty() ? "off" : r.metrics_listen.c_str());
     out += strfmt("\nservices (%zu):\n", r.services.size());
     for (const ServiceReport& s : r.services) {
         std::string listen;
@@ -111,6 +112,13 @@ std::string render_status_text(const StatusReport& r) {
         out += strfmt("  %s (%s): %s, %zu certificate%s\n", s.name.c_str(), s.mode.c_str(),
                       listen.empty() ? "no listener" : listen.c_str(), s.certificates,
                       s.certificates == 1 ? "" : "s");
+        if (s.live)
+            out += strfmt(
+                "    %llu open, %llu total; handshakes %llu ok, %llu failed; bytes %llu from TLS "
+                "peers, %llu to TLS peers\n",
+                ull(s.live->connections_open), ull(s.live->connections_total),
+                ull(s.live->handshakes_ok), ull(s.live->handshakes_failed),
+                ull(s.live->bytes_from_tls), ull(s.live->bytes_to_tls));
     }
     return out;
 }
@@ -153,13 +161,23 @@ std::string render_status_json(const StatusReport& r) {
         o += strfmt("\"netproc_report_age_ms\":%llu,", ull(r.netproc_report_age_ms));
     else
         o += "\"netproc_report_age_ms\":null,";
+    o += "\"metrics\":" +
+         (r.metrics_listen.empty() ? std::string("null") : json_string(r.metrics_listen)) + ",";
     o += "\"services\":[";
     for (size_t i = 0; i < r.services.size(); ++i) {
         const ServiceReport& s = r.services[i];
         o += strfmt("%s{\"id\":%u,\"name\":%s,\"mode\":%s,\"listen\":[", i ? "," : "", s.id,
                     json_string(s.name).c_str(), json_string(s.mode).c_str());
         for (size_t j = 0; j < s.listen.size(); ++j) o += (j ? "," : "") + json_string(s.listen[j]);
-        o += strfmt("],\"certificates\":%zu}", s.certificates);
+        o += strfmt("],\"certificates\":%zu", s.certificates);
+        if (s.live)
+            o += strfmt(
+                ",\"connections\":{\"open\":%llu,\"total\":%llu},\"handshakes\":{\"ok\":%llu,"
+                "\"failed\":%llu},\"bytes\":{\"from_tls\":%llu,\"to_tls\":%llu}",
+                ull(s.live->connections_open), ull(s.live->connections_total),
+                ull(s.live->handshakes_ok), ull(s.live->handshakes_failed),
+                ull(s.live->bytes_from_tls), ull(s.live->bytes_to_tls));
+        o += "}";
     }
     o += "]}\n";
     return o;

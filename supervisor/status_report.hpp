@@ -34,6 +34,8 @@ struct ServiceReport {
     std::string mode;                 // "server" or "client"
     std::vector<std::string> listen;  // addresses as bound
     size_t certificates = 0;
+    // netproc's counts for it; absent before its first report.
+    std::optional<ipc::NpServiceStatus> live;
 };
 
 struct StatusReport {
@@ -51,6 +53,7 @@ struct StatusReport {
     std::optional<ipc::NpStatus> netproc;
     uint64_t netproc_report_age_ms = 0;
     double handshakes_per_second = 0;
+    std::string metrics_listen;  // the metrics endpoint as bound; empty: off
     std::vector<ServiceReport> services;
 };
 

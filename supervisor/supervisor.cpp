@@ -13,6 +13,7 @@
 #include <set>
 #include <span>
 
+#include "common/child_bootstrap.hpp"
 #include "common/log.hpp"
 #include "ipc/channel.hpp"
 #include "supervisor/child_paths.hpp"
@@ -175,6 +176,9 @@ Status Supervisor::start() {
     if (!plan) return plan.error();
     active_->listeners = std::move(plan.value());
     log_listeners(active_->listeners, false);
+    auto metrics = plan_metrics(active_->config, nullptr);
+    if (!metrics) return metrics.error();
+    active_->metrics = std::move(metrics.value());
     for (const auto& sock : unused_inherited(active_->listeners, inherited_))
         LOG_WARN("event=systemd_socket_unused name=%s address=%s", sock->systemd_name.c_str(),
                  sock->bound.to_string().c_str());
@@ -197,6 +201,18 @@ Status Supervisor::start() {
                  ull(tick_ms_));
     tick_timer_.start(tick_ms_, tick_ms_);
     return {};
+}
+
+Result<std::shared_ptr<MetricsSocket>> Supervisor::plan_metrics(
+    const PreparedConfig& config, const std::shared_ptr<MetricsSocket>& current) {
+    const std::string& listen = config.config.metrics.listen;
+    if (listen.empty()) return std::shared_ptr<MetricsSocket>();
+    if (current && current->configured() == listen) return current;
+    auto bound = MetricsSocket::bind(listen);
+    if (!bound) return bound.error();
+    std::shared_ptr<MetricsSocket> s = std::move(bound.value());
+    LOG_INFO("event=metrics_listening address=%s", s->bound().to_string().c_str());
+    return s;
 }
 
 void Supervisor::log_listeners(const std::vector<ServiceListener>& plan, bool only_new) {
@@ -246,6 +262,12 @@ Status Supervisor::spawn(Child& c) {
     for (std::string& a : identity_args(is_netproc ? config.users.netproc : config.users.helper))
         spec.args.push_back(std::move(a));
     spec.control_fd = theirs.get();
+    if (log_journal_fd() >= 0) {
+        // Each child writes its own journal records on our socket.
+        spec.journal_fd = log_journal_fd();
+        spec.args.push_back("--journal-fd");
+        spec.args.push_back(std::to_string(kJournalFd));
+    }
     auto pid = spawn_child(spec);
     if (!pid) return pid.error();
     theirs.reset();
@@ -295,11 +317,17 @@ void Supervisor::send_netproc_config(Child& np, bool fresh_process) {
         m.proxy_protocol = s.config.tls.proxy_protocol;
         m.accept_proxy = s.config.tls.accept_proxy;
         m.server_name = s.client.server_name;
+        m.log_connections = s.config.log_connections;
         np.control->send(ipc::MsgType::np_service, 0, ipc::encode_body(m));
     }
     for (const ServiceListener& l : g.listeners) {
         ipc::NpListener lm{l.service_id, l.socket->bound};
         np.control->send(ipc::MsgType::np_listener, 0, ipc::encode_body(lm), l.socket->fd.get());
+    }
+    if (g.metrics) {
+        ipc::NpMetricsListener mm{g.metrics->bound()};
+        np.control->send(ipc::MsgType::np_metrics_listener, 0, ipc::encode_body(mm),
+                         g.metrics->fd());
     }
     if (fresh_process) {
         for (auto& h : helpers_)
@@ -486,6 +514,7 @@ Status Supervisor::on_pong(Child& c, ipc::Message& m) {
     if (p->seq == 0 || p->seq > c.ping_sent)
         return err("PONG answers PING %llu, which was not sent", ull(p->seq));
     c.ping_answered = std::max(c.ping_answered, p->seq);
+    c.last_pong = p.value();
     return {};
 }
 
@@ -559,6 +588,14 @@ void Supervisor::on_child_exit(Child& c, int status) {
     bool is_netproc = &c == &netproc_;
     c.pid = 0;
     c.ready = false;
+    if (!is_netproc) {
+        // Its counts stay in the totals (as of its last PONG).
+        gone_helpers_.handshakes_ok += c.last_pong.handshakes_ok;
+        gone_helpers_.handshakes_failed += c.last_pong.handshakes_failed;
+        gone_helpers_.handshakes_aborted += c.last_pong.handshakes_aborted;
+        gone_helpers_.handshake_ms += c.last_pong.handshake_ms;
+        c.last_pong = ipc::Pong{};
+    }
     if (c.control) {
         c.control->close();
         retired_.push_back(std::move(c.control));
@@ -623,6 +660,7 @@ void Supervisor::schedule_restart(Child& c) {
         c.restart_timer = std::make_unique<UvTimer>(loop_, [this, cp] {
             if (shutting_down_ || cp->retiring) return;
             ++cp->restarts;
+            ++(cp->role == ipc::ProcessRole::netproc ? netproc_restarts_ : helper_restarts_);
             if (auto s = spawn(*cp); !s) {
                 LOG_ERROR("event=restart_failed process=%s reason=\"%s\"", cp->name().c_str(),
                           s.message().c_str());
@@ -686,11 +724,14 @@ void Supervisor::start_reload(const std::string& source) {
     assign_service_ids(prepared.value());
     auto plan = plan_listeners(prepared.value(), active_->listeners, inherited_, bind_listener);
     if (!plan) return fail_reload(plan.message());
+    auto metrics = plan_metrics(prepared.value(), active_->metrics);
+    if (!metrics) return fail_reload(metrics.message());
 
     pending_ = std::make_unique<Generation>();
     pending_->number = ++last_generation_;
     pending_->config = std::move(prepared.value());
     pending_->listeners = std::move(plan.value());
+    pending_->metrics = std::move(metrics.value());
     log_listeners(pending_->listeners, true);
 
     for (unsigned i = 0; i < pending_->config.helpers; ++i) {
@@ -929,6 +970,26 @@ void Supervisor::on_tick() {
         ++c.ping_sent;
         c.control->send(ipc::MsgType::ping, c.ping_sent, ipc::encode_body(ipc::Ping{c.ping_sent}));
     };
+    if (netproc_.pid > 0 && netproc_.ready && netproc_.control && !netproc_.control->failed()) {
+        // What only the supervisor knows, for netproc's metrics endpoint.
+        ipc::NpSupervisorStats st;
+        st.generation = active_->number;
+        st.reloads_ok = reloads_ok_;
+        st.reloads_failed = reloads_failed_;
+        st.helper_restarts = helper_restarts_;
+        st.netproc_restarts = netproc_restarts_;
+        st.helper_handshakes_ok = gone_helpers_.handshakes_ok;
+        st.helper_handshakes_failed = gone_helpers_.handshakes_failed;
+        st.helper_handshakes_aborted = gone_helpers_.handshakes_aborted;
+        st.helper_handshake_ms = gone_helpers_.handshake_ms;
+        for (const auto& h : helpers_) {
+            st.helper_handshakes_ok += h->last_pong.handshakes_ok;
+            st.helper_handshakes_failed += h->last_pong.handshakes_failed;
+            st.helper_handshakes_aborted += h->last_pong.handshakes_aborted;
+            st.helper_handshake_ms += h->last_pong.handshake_ms;
+        }
+        netproc_.control->send(ipc::MsgType::np_supervisor_stats, 0, ipc::encode_body(st));
+    }
     ping(netproc_);
     for (auto& h : helpers_)
         if (active_helper(*h)) ping(*h);
@@ -994,6 +1055,7 @@ StatusReport Supervisor::status_report() const {
     r.netproc = np_status_;
     r.netproc_report_age_ms = np_status_ ? now - np_status_ms_ : 0;
     r.handshakes_per_second = handshake_rate_;
+    if (active_->metrics) r.metrics_listen = active_->metrics->bound().to_string();
     for (const PreparedService& s : active_->config.services) {
         ServiceReport sr;
         sr.id = s.id;
@@ -1002,6 +1064,9 @@ StatusReport Supervisor::status_report() const {
         for (const ServiceListener& l : active_->listeners)
             if (l.service_id == s.id) sr.listen.push_back(l.socket->bound.to_string());
         sr.certificates = s.certificates.size();
+        if (np_status_)
+            for (const ipc::NpServiceStatus& live : np_status_->services)
+                if (live.service_id == s.id) sr.live = live;
         r.services.push_back(std::move(sr));
     }
     return r;

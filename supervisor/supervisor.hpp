@@ -35,6 +35,7 @@
 #include "ipc/uv_channel.hpp"
 #include "supervisor/control_socket.hpp"
 #include "supervisor/listener_plan.hpp"
+#include "supervisor/metrics_listener.hpp"
 #include "supervisor/prepared_config.hpp"
 #include "supervisor/status_report.hpp"
 #include "supervisor/ticket_keys.hpp"
@@ -93,6 +94,8 @@ private:
         // Liveness (watchdog): PINGs sent and the last one answered.
         uint64_t ping_sent = 0;
         uint64_t ping_answered = 0;
+        // A helper's own counts from its last PONG (for the metrics).
+        ipc::Pong last_pong;
         std::string name() const;
     };
 
@@ -102,7 +105,14 @@ private:
         uint32_t number = 0;
         PreparedConfig config;
         std::vector<ServiceListener> listeners;
+        // The metrics endpoint's socket (none: off); shared with the next
+        // generation when its [metrics] listen is the same.
+        std::shared_ptr<MetricsSocket> metrics;
     };
+    // The metrics socket `config` asks for: `current`'s when the address is
+    // the same, else a newly bound one, else none.
+    Result<std::shared_ptr<MetricsSocket>> plan_metrics(
+        const PreparedConfig& config, const std::shared_ptr<MetricsSocket>& current);
 
     // What each child may send (relayd's privsep_proc table).
     using Handler = Status (Supervisor::*)(Child&, ipc::Message&);
@@ -192,6 +202,10 @@ private:
     std::vector<ReloadDone> queued_waiters_;
     UvTimer reload_timer_;
     uint64_t reloads_ok_ = 0;
+    uint64_t helper_restarts_ = 0;  // every generation's, for the metrics
+    uint64_t netproc_restarts_ = 0;
+    // The last counts of helpers that have exited, so totals never go back.
+    ipc::Pong gone_helpers_;
     uint64_t reloads_failed_ = 0;
     std::string last_reload_error_;
 

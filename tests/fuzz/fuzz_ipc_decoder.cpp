@@ -91,6 +91,12 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
         case MsgType::np_helper_failed:
             try_decode<NpHelperFailed>(m);
             break;
+        case MsgType::np_metrics_listener:
+            try_decode<NpMetricsListener>(m);
+            break;
+        case MsgType::np_supervisor_stats:
+            try_decode<NpSupervisorStats>(m);
+            break;
     }
     return 0;
 }

@@ -251,3 +251,21 @@ TEST_CASE("command line: quick mode drain time", "[config][command_line]") {
                        "c.pem", "--key", "k.pem", "--drain-time", "2h"})
               .find("--drain-time") != std::string::npos);
 }
+
+TEST_CASE("command line: --metrics on the quick modes", "[config][command_line]") {
+    Command c = parse_ok({"server", "--listen", "127.0.0.1:0", "--target", "127.0.0.1:1", "--cert",
+                          "c.pem", "--key", "k.pem", "--metrics", "127.0.0.1:9100"});
+    CHECK(c.config.metrics.listen == "127.0.0.1:9100");
+    c = parse_ok({"client", "--listen", "127.0.0.1:0", "--target", "127.0.0.1:1", "--metrics",
+                  "unix:/run/tlsward/metrics.sock"});
+    CHECK(c.config.metrics.listen == "unix:/run/tlsward/metrics.sock");
+    c = parse_ok({"server", "--listen", "127.0.0.1:0", "--target", "127.0.0.1:1", "--cert", "c.pem",
+                  "--key", "k.pem"});
+    CHECK(c.config.metrics.listen.empty());
+    CHECK(parse_error({"server", "--listen", "127.0.0.1:0", "--target", "127.0.0.1:1", "--cert",
+                       "c.pem", "--key", "k.pem", "--metrics", "localhost:9100"})
+              .find("option --metrics") != std::string::npos);
+    CHECK(parse_error({"server", "--listen", "127.0.0.1:0", "--target", "127.0.0.1:1", "--cert",
+                       "c.pem", "--key", "k.pem", "--metrics", "unix:relative.sock"})
+              .find("must be absolute") != std::string::npos);
+}

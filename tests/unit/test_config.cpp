@@ -823,3 +823,41 @@ TEST_CASE("the shipped examples parse", "[config]") {
     }
     CHECK(seen >= 1);
 }
+
+TEST_CASE("[metrics] listen and log_connections", "[config]") {
+    Config c = parse_ok(R"(
+[metrics]
+listen = "127.0.0.1:9100"
+
+[[service]]
+name = "web"
+listen = "127.0.0.1:8443"
+target = "127.0.0.1:8080"
+cert = "/c.pem"
+key = "/k.pem"
+log_connections = false
+)");
+    CHECK(c.metrics.listen == "127.0.0.1:9100");
+    CHECK_FALSE(c.services[0].log_connections);
+    Config d = parse_ok(R"(
+[[service]]
+name = "web"
+listen = "127.0.0.1:8443"
+target = "127.0.0.1:8080"
+cert = "/c.pem"
+key = "/k.pem"
+)");
+    CHECK(d.metrics.listen.empty());
+    CHECK(d.services[0].log_connections);
+    CHECK(parse_error(R"(
+[metrics]
+listen = "metrics.example:9100"
+)")
+              .find("tlsward.toml:2: metrics listen: address \"metrics.example:9100\": "
+                    "\"metrics.example\" is not a numeric IP address") != std::string::npos);
+    CHECK(parse_error(R"(
+[metrics]
+lisen = "127.0.0.1:9100"
+)")
+              .find("tlsward.toml:2: unknown key \"lisen\" in [metrics]") != std::string::npos);
+}

@@ -92,7 +92,13 @@ TEST_CASE("every control message round-trips", "[ipc]") {
     st.helpers = 2;
     st.bytes_from_tls = 1ULL << 33;
     st.bytes_to_tls = 7;
+    st.services = {{4, 3, 9, 8, 1, 100, 200}, {7, 0, 0, 0, 0, 0, 0}};
     auto st2 = round_trip(st);
+    REQUIRE(st2.services.size() == 2);
+    CHECK(st2.services[0].service_id == 4);
+    CHECK(st2.services[0].handshakes_failed == 1);
+    CHECK(st2.services[0].bytes_to_tls == 200);
+    CHECK(st2.services[1].service_id == 7);
     CHECK(st2.seq == 12);
     CHECK(st2.generation == 3);
     CHECK(st2.connections_open == 50);
@@ -108,6 +114,20 @@ TEST_CASE("every control message round-trips", "[ipc]") {
     CHECK(round_trip(NpRetired{9}).generation == 9);
     auto hf = round_trip(NpHelperFailed{3, 7, "malformed HANDSHAKE_DONE"});
     CHECK((hf.slot == 3 && hf.generation == 7 && hf.reason == "malformed HANDSHAKE_DONE"));
+    {
+        auto addr = parse_numeric_address("127.0.0.1:9100");
+        REQUIRE(addr.ok());
+        CHECK(round_trip(NpMetricsListener{addr.value()}).address.to_string() == "127.0.0.1:9100");
+        NpSupervisorStats st{4, 3, 1, 2, 0, 10, 5, 1, 700};
+        NpSupervisorStats back = round_trip(st);
+        CHECK(back.generation == 4);
+        CHECK(back.reloads_failed == 1);
+        CHECK(back.helper_restarts == 2);
+        CHECK(back.helper_handshakes_failed == 5);
+        CHECK(back.helper_handshake_ms == 700);
+        Pong p{5, 10, 2, 1, 33};
+        CHECK(round_trip(p).handshake_ms == 33);
+    }
 
     auto cs = round_trip(CpService{4, "web", TlsRole::server, 2000});
     CHECK(cs.name == "web");

@@ -33,7 +33,9 @@ StatusReport sample() {
     r.netproc = n;
     r.netproc_report_age_ms = 300;
     r.handshakes_per_second = 120.5;
-    r.services = {{1, "web", "server", {"127.0.0.1:8443", "[::1]:8443"}, 2}};
+    r.services = {{1, "web", "server", {"127.0.0.1:8443", "[::1]:8443"}, 2, {}}};
+    r.services[0].live = ipc::NpServiceStatus{1, 12, 3456, 3400, 56, 1000, 2000};
+    r.metrics_listen = "127.0.0.1:9100";
     return r;
 }
 
@@ -49,6 +51,10 @@ TEST_CASE("status: JSON carries every count, escaped", "[status]") {
     CHECK(j.find("\"helpers\":{\"ready\":1,\"configured\":2}") != std::string::npos);
     CHECK(j.find("\"listen\":[\"127.0.0.1:8443\",\"[::1]:8443\"]") != std::string::npos);
     CHECK(j.find("\"state\":\"retiring\"") != std::string::npos);
+    CHECK(j.find("\"metrics\":\"127.0.0.1:9100\"") != std::string::npos);
+    CHECK(j.find("\"certificates\":2,\"connections\":{\"open\":12,\"total\":3456},"
+                 "\"handshakes\":{\"ok\":3400,\"failed\":56},\"bytes\":{\"from_tls\":1000,"
+                 "\"to_tls\":2000}}") != std::string::npos);
     CHECK(j.back() == '\n');
 
     StatusReport none = sample();
@@ -57,6 +63,8 @@ TEST_CASE("status: JSON carries every count, escaped", "[status]") {
     std::string j2 = render_status_json(none);
     CHECK(j2.find("\"netproc_report_age_ms\":null") != std::string::npos);
     CHECK(j2.find("\"last_error\":null") != std::string::npos);
+    none.metrics_listen.clear();
+    CHECK(render_status_json(none).find("\"metrics\":null") != std::string::npos);
 }
 
 TEST_CASE("status: text and STATUS= line", "[status]") {
@@ -65,6 +73,9 @@ TEST_CASE("status: text and STATUS= line", "[status]") {
     CHECK(t.find("up 1h02m") != std::string::npos);
     CHECK(t.find("connections: 12 open") != std::string::npos);
     CHECK(t.find("web (server): 127.0.0.1:8443, [::1]:8443, 2 certificates") != std::string::npos);
+    CHECK(t.find("    12 open, 3456 total; handshakes 3400 ok, 56 failed; bytes 1000 from TLS "
+                 "peers, 2000 to TLS peers\n") != std::string::npos);
+    CHECK(t.find("metrics: 127.0.0.1:9100\n") != std::string::npos);
     CHECK(render_status_line(sample()) ==
           "running: 12 connections, 120.5 handshakes/s, helpers 1/2, generation 3");
 }

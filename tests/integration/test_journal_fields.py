@@ -1,0 +1,118 @@
+"""Under systemd (JOURNAL_STREAM set), every process writes journal records
+with fields on the supervisor's journal socket, netproc and the helpers
+too from inside their sandboxes: a connection's close record carries
+SERVICE, PEER, VERSION, SUITE, SNI, BYTES_IN/OUT, DURATION_MS and REASON.
+log_connections = false keeps a service's ordinary close records out, but
+not its failures. A stand-in journald socket (TLSWARD_JOURNAL_SOCKET)
+receives the records."""
+import socket
+import threading
+
+import tls_client
+from harness import *
+
+tmp = TempDir()
+cert, key = make_cert(tmp.path)
+echo = Backend("echo")
+jpath = tmp.file("journal.sock")
+journal = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+journal.bind(jpath)
+journal.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1 << 20)
+records = []
+cond = threading.Condition()
+
+
+def receive():
+    while True:
+        try:
+            d = journal.recv(1 << 16)
+        except OSError:
+            return
+        fields = {}
+        for line in d.decode(errors="replace").split("\n"):
+            if "=" in line:
+                k, v = line.split("=", 1)
+                fields[k] = v
+        with cond:
+            records.append(fields)
+            cond.notify_all()
+
+
+threading.Thread(target=receive, daemon=True).start()
+
+
+def wait_record(timeout=10, **want):
+    deadline = time.time() + timeout * SLOW
+    with cond:
+        while True:
+            for r in records:
+                if all(r.get(k) == v for k, v in want.items()):
+                    return r
+            left = deadline - time.time()
+            if left <= 0:
+                fail("no journal record with %s; last: %s" % (want, records[-5:]))
+            cond.wait(min(left, 0.2))
+
+
+p1, p2 = free_port(), free_port()
+conf = tmp.file("tlsward.toml")
+with open(conf, "w") as f:
+    f.write("""[[service]]
+name = "loud"
+listen = "127.0.0.1:%d"
+target = "%s"
+cert = "%s"
+key = "%s"
+
+[[service]]
+name = "quiet"
+listen = "127.0.0.1:%d"
+target = "%s"
+cert = "%s"
+key = "%s"
+log_connections = false
+""" % (p1, echo.address, cert, key, p2, echo.address, cert, key))
+
+# JOURNAL_STREAM names tlsward's stderr (device:inode), as systemd sets it.
+as_journal_stream = ("sh", "-c",
+                     'JOURNAL_STREAM=$(stat -L -c %d:%i /proc/self/fd/2) exec "$0" "$@"')
+tw = Tlsward(["run", "--config", conf, "--control", tmp.file("ctl")], wait_ready=False,
+             env={"TLSWARD_JOURNAL_SOCKET": jpath}, wrapper=as_journal_stream)
+wait_record(EVENT="ready", ROLE="supervisor", SYSLOG_IDENTIFIER="tlsward", PRIORITY="6")
+for role in ("netproc", "crypto[0]"):
+    wait_record(EVENT="sandboxed", ROLE=role)
+log("ok: supervisor, netproc and helper records arrive with fields (helpers sandboxed)")
+
+for port in (p1, p2):
+    s = tls_client.connect(port, tls_client.context(cafile=cert))
+    s.sendall(b"hello")
+    check(s.recv(5) == b"hello", "echo")
+    s.close()
+r = wait_record(EVENT="close", SERVICE="loud", ROLE="netproc")
+for k in ("CONN", "PEER", "VERSION", "SUITE", "SNI", "ALPN", "PEER_CN", "BYTES_IN", "BYTES_OUT",
+          "DURATION_MS", "REASON", "MESSAGE"):
+    check(k in r, "close record lacks %s: %s" % (k, r))
+check(r["BYTES_IN"] == "5" and r["BYTES_OUT"] == "5" and r["SNI"] == "localhost", "%s" % r)
+check(r["VERSION"] == "TLSv1.3" and r["MESSAGE"].startswith("netproc: event=close "), "%s" % r)
+log("ok: close record: %s" % " ".join("%s=%s" % (k, r[k]) for k in sorted(r) if k != "MESSAGE"))
+
+# A failure on the quiet service is still recorded; its ordinary close was not.
+socket.create_connection(("127.0.0.1", p2)).close()
+wait_record(EVENT="close", SERVICE="quiet", ROLE="netproc")
+with cond:
+    quiet = [x for x in records if x.get("EVENT") == "close" and x.get("SERVICE") == "quiet"]
+check(len(quiet) == 1 and "handshake failed" in quiet[0]["REASON"], "quiet records: %s" % quiet)
+log("ok: log_connections = false: no close record for a good connection, one for a failure")
+
+check(tw.stop() == 0, "tlsward exit status")
+check(not [l for l in tw.lines if "event=" in l], "lines went to stderr: %s" % tw.lines[:3])
+
+# JOURNAL_STREAM inherited by something whose stderr is not that stream
+# (a shell started from the service): lines stay on stderr.
+tw = Tlsward(["run", "--config", conf, "--control", tmp.file("ctl")],
+             env={"JOURNAL_STREAM": "8:12345", "TLSWARD_JOURNAL_SOCKET": jpath})
+check(tw.stop() == 0, "tlsward exit status")
+log("ok: a JOURNAL_STREAM that is not tlsward's stderr leaves the lines on stderr")
+journal.close()
+echo.stop()
+tmp.cleanup()
