@@ -189,9 +189,16 @@ void Connection::check_client_hello() {
     ssize_t n = recv(tls_fd_.get(), buf, sizeof buf, MSG_PEEK);
     if (n < 0 && transient(errno)) return;
     if (n <= 0) {
+        // Counted and worded like the helper's failures (peer_closed,
+        // io_error), so that logs and metrics do not depend on which
+        // process saw the client go.
+        bool closed = n == 0 || errno == ECONNRESET;
+        auto reason = closed ? ipc::FailReason::peer_closed : ipc::FailReason::io_error;
         ++service_->counters.handshakes_failed;
-        close(n == 0 ? "client closed before its ClientHello arrived"
-                     : strfmt("before the ClientHello: %s", strerror(errno)));
+        ++service_->counters.failed_by_reason[static_cast<size_t>(reason)];
+        close(closed ? std::string("handshake failed: peer_closed before its ClientHello arrived")
+                     : strfmt("handshake failed: io_error before the ClientHello: %s",
+                              strerror(errno)));
         return;
     }
     if (!first_record_complete(std::span<const uint8_t>(buf, static_cast<size_t>(n)))) return;
@@ -738,6 +745,7 @@ void Connection::on_timer() {
             return;
         case State::awaiting_hello:
             ++service_->counters.handshakes_failed;
+            ++service_->counters.failed_by_reason[static_cast<size_t>(ipc::FailReason::timeout)];
             close("handshake timeout: the ClientHello did not arrive (no helper was used)");
             return;
         case State::handshaking:
