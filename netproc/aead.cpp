@@ -61,12 +61,7 @@ AeadCipher::~AeadCipher() {
 }
 
 AeadCipher::AeadCipher(AeadCipher&& o) noexcept
-    : ctx_(o.ctx_),
-      key_(o.key_),
-      key_len_(o.key_len_),
-      aead_(o.aead_),
-      encrypt_(o.encrypt_),
-      keyed_(o.keyed_) {
+    : ctx_(o.ctx_), key_(o.key_), aead_(o.aead_), encrypt_(o.encrypt_), keyed_(o.keyed_) {
     o.ctx_ = nullptr;
     o.keyed_ = false;
     o.wipe_key();
@@ -77,7 +72,6 @@ AeadCipher& AeadCipher::operator=(AeadCipher&& o) noexcept {
         EVP_CIPHER_CTX_free(ctx_);
         ctx_ = o.ctx_;
         key_ = o.key_;
-        key_len_ = o.key_len_;
         aead_ = o.aead_;
         encrypt_ = o.encrypt_;
         keyed_ = o.keyed_;
@@ -90,7 +84,6 @@ AeadCipher& AeadCipher::operator=(AeadCipher&& o) noexcept {
 
 void AeadCipher::wipe_key() {
     OPENSSL_cleanse(key_.data(), key_.size());
-    key_len_ = 0;
 }
 
 Status AeadCipher::set_key(Aead aead, bool encrypt, std::span<const uint8_t> key) {
@@ -105,7 +98,6 @@ Status AeadCipher::set_key(Aead aead, bool encrypt, std::span<const uint8_t> key
     keyed_ = false;
     wipe_key();
     std::copy(key.begin(), key.end(), key_.begin());
-    key_len_ = static_cast<uint8_t>(key.size());
     if (ctx_ && EVP_CipherInit_ex2(ctx_, same ? nullptr : cipher, key.data(), nullptr,
                                    encrypt ? 1 : 0, nullptr) != 1) {
         wipe_key();

@@ -71,7 +71,6 @@ private:
 
     EVP_CIPHER_CTX* ctx_ = nullptr;
     std::array<uint8_t, kMaxAeadKeyLen> key_{};
-    uint8_t key_len_ = 0;
     Aead aead_ = Aead::aes128_gcm;
     bool encrypt_ = false;
     bool keyed_ = false;

@@ -190,6 +190,21 @@ def pattern_digest(n):
     return h.hexdigest()
 
 
+def read_digest(sock, pause=0.0):
+    """Reads sock to EOF: (bytes read, SHA-256 hex of them). `pause` sleeps
+    after each read (a slow reader)."""
+    h = hashlib.sha256()
+    n = 0
+    while True:
+        d = sock.recv(1 << 20)
+        if not d:
+            return n, h.hexdigest()
+        h.update(d)
+        n += len(d)
+        if pause:
+            time.sleep(pause)
+
+
 # Run as root, tlsward refuses to start unless its children's users exist
 # (the package creates them). Tests create them when they are missing.
 SANDBOX_USERS = ("tlsward", "tlsward-crypto")

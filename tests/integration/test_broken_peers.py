@@ -7,7 +7,6 @@ handshake, in the middle of a record, during a download, and EOF in the
 middle of a record. Each ends its own connection only, with the right
 alert where one is due; afterwards netproc holds exactly the fds it held
 before (nothing leaked) and the transfer is intact."""
-import hashlib
 import os
 import socket
 import ssl
@@ -38,17 +37,9 @@ result = {}
 def transfer():
     s = tls_client.connect(tw.port, timeout=60 * SLOW)
     s.sendall(b"%d\n" % SIZE)
-    h = hashlib.sha256()
-    n = 0
-    while True:
-        d = s.recv(1 << 20)
-        if not d:
-            break
-        h.update(d)
-        n += len(d)
-        time.sleep(0.002)
+    n, digest = read_digest(s, pause=0.002)
     result["n"] = n
-    result["ok"] = h.hexdigest() == pattern_digest(SIZE)
+    result["ok"] = digest == pattern_digest(SIZE)
 
 
 t = threading.Thread(target=transfer)

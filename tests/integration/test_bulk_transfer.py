@@ -1,6 +1,5 @@
 """100 MiB each way through tlsward, checked with SHA-256, on TLS 1.3 and
 TLS 1.2 (ChaCha20), uploads and downloads at the same time."""
-import hashlib
 import threading
 
 import tls_client
@@ -40,17 +39,10 @@ def upload(ctx, label):
 def download(ctx, label):
     s = tls_client.connect(tw_down.port, ctx, timeout=20 * SLOW)  # a stall longer than this is a bug
     s.sendall(b"%d\n" % SIZE)
-    h = hashlib.sha256()
-    n = 0
-    while True:
-        d = s.recv(1 << 20)
-        if not d:
-            break
-        h.update(d)
-        n += len(d)
+    n, digest = read_digest(s)
     s.close()
-    if n != SIZE or h.hexdigest() != pattern_digest(SIZE):
-        errors.append("%s download: %d bytes, digest %s" % (label, n, h.hexdigest()))
+    if n != SIZE or digest != pattern_digest(SIZE):
+        errors.append("%s download: %d bytes, digest %s" % (label, n, digest))
 
 
 for version, ciphers in (("1.3", None), ("1.2", "ECDHE-ECDSA-CHACHA20-POLY1305")):

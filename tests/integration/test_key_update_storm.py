@@ -25,17 +25,9 @@ result = {}
 def transfer():
     s = tls_client.connect(tw_source.port, timeout=60 * SLOW)
     s.sendall(b"%d\n" % SIZE)
-    h = hashlib.sha256()
-    n = 0
-    while True:
-        d = s.recv(1 << 20)
-        if not d:
-            break
-        h.update(d)
-        n += len(d)
-        time.sleep(0.002)  # slow, so that the transfer spans the storms
+    n, digest = read_digest(s, pause=0.002)  # slow, so that the transfer spans the storms
     result["n"] = n
-    result["ok"] = h.hexdigest() == pattern_digest(SIZE)
+    result["ok"] = digest == pattern_digest(SIZE)
 
 
 t = threading.Thread(target=transfer)
