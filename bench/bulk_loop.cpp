@@ -11,6 +11,13 @@ namespace {
 
 // How much a connection keeps queued in libuv beyond what the socket took.
 constexpr size_t kHighWater = 256 * 1024;
+// At most this much written per connection per loop turn. A server that
+// drains the socket as fast as we write never lets the kernel push back,
+// and writes that complete at once call on_drained again from libuv's
+// write callbacks: filling from there, unbounded, kept the loop from ever
+// polling (no acknowledgement read, no timer run) and a run measured
+// nothing at all.
+constexpr size_t kFillBudget = 1024 * 1024;
 
 }  // namespace
 
@@ -44,7 +51,11 @@ BulkLoop::BulkLoop(uv_loop_t* loop, ClientContext& tls, const sockaddr* addr, in
       tls_(tls),
       connections_(connections),
       direction_(direction),
-      reconnect_after_(reconnect_after) {
+      reconnect_after_(reconnect_after),
+      idle_(new Idle) {
+    idle_->owner = this;
+    uv_idle_init(loop_, &idle_->handle);
+    idle_->handle.data = idle_;
     std::memcpy(&addr_, addr,
                 addr->sa_family == AF_INET6 ? sizeof(sockaddr_in6) : sizeof(sockaddr_in));
     pattern_block();  // built before the clock runs
@@ -52,6 +63,25 @@ BulkLoop::BulkLoop(uv_loop_t* loop, ClientContext& tls, const sockaddr* addr, in
 
 BulkLoop::~BulkLoop() {
     for (TlsConn* c : live_) c->discard();
+    idle_->owner = nullptr;
+    uv_close(reinterpret_cast<uv_handle_t*>(&idle_->handle),
+             [](uv_handle_t* h) { delete static_cast<Idle*>(h->data); });
+}
+
+void BulkLoop::on_idle(uv_idle_t* h) {
+    auto* idle = static_cast<Idle*>(h->data);
+    BulkLoop* self = idle->owner;
+    if (self == nullptr) return;
+    std::unordered_set<TlsConn*> due;
+    due.swap(self->to_fill_);
+    for (TlsConn* c : due)
+        if (self->live_.count(c) != 0) self->fill(*c);
+    if (self->to_fill_.empty()) uv_idle_stop(h);
+}
+
+void BulkLoop::fill_later(TlsConn& c) {
+    to_fill_.insert(&c);
+    uv_idle_start(&idle_->handle, &BulkLoop::on_idle);
 }
 
 void BulkLoop::schedule(uint64_t start_ns, uint64_t from_ns, uint64_t to_ns) {
@@ -65,6 +95,7 @@ void BulkLoop::schedule(uint64_t start_ns, uint64_t from_ns, uint64_t to_ns) {
     retry_timer_ = std::make_unique<UvTimer>(loop_, [this] {
         while (running_ && static_cast<int>(live_.size()) < connections_) launch();
     });
+
     uv_update_time(loop_);
     start_timer_->start(ms_until(start_ns));
     stop_timer_->start(ms_until(to_ns));
@@ -91,12 +122,18 @@ void BulkLoop::on_handshake(TlsConn& c) {
 void BulkLoop::fill(TlsConn& c) {
     // While the socket takes everything this keeps going until the kernel's
     // send buffer is full, then keeps kHighWater queued behind it.
-    while (running_ && c.writable() && c.queued() < kHighWater)
+    size_t budget = kFillBudget;
+    while (running_ && c.writable() && c.queued() < kHighWater) {
+        if (budget < kPatternSize) return fill_later(c);  // the next loop turn, after its I/O
         c.write(pattern_block(), kPatternSize);
+        budget -= kPatternSize;
+    }
 }
 
 void BulkLoop::on_drained(TlsConn& c) {
-    if (direction_ == kModeUpload) fill(c);
+    // Not fill(c) here: each of a turn's writes that completed at once
+    // calls this, and each would fill a budget of its own.
+    if (direction_ == kModeUpload && running_) fill_later(c);
 }
 
 void BulkLoop::count(TlsConn& c, uint64_t n) {
@@ -116,6 +153,7 @@ void BulkLoop::on_data(TlsConn& c, const uint8_t* p, size_t n) {
 
 void BulkLoop::on_closed(TlsConn& c, const char* error) {
     live_.erase(&c);
+    to_fill_.erase(&c);
     if (error != nullptr && running_) {
         ++counts_.failed;
         ++counts_.errors[error];

@@ -58,6 +58,9 @@ Result<SendOutcome> send_frame(int sock, MsgType type, uint64_t request_id,
         }
         if (errno == EINTR) continue;
         if (errno == EAGAIN || errno == EWOULDBLOCK) return SendOutcome::would_block;
+        // The other end is gone (a child that drained and exited, racing a
+        // message to it): the same as reading EOF, not a protocol error.
+        if (errno == EPIPE || errno == ECONNRESET) return err("%s", kPeerClosed);
         return err("%s: sendmsg: %s", msg_type_name(type), strerror(errno));
     }
 }

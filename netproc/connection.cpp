@@ -4,6 +4,7 @@
 #include <netinet/tcp.h>
 #include <sys/socket.h>
 
+#include <array>
 #include <cerrno>
 #include <cstring>
 
@@ -24,6 +25,9 @@ constexpr uint64_t kHalfClosedMs = 60000;
 // Grace beyond the helper's own deadline before netproc takes the socket
 // back by force (the helper normally answers "timeout" first).
 constexpr uint64_t kHelperGraceMs = 1000;
+// Records filled by one recvmsg from the target at most (a 128 KiB block
+// holds seven full ones; small records at the start of a burst are more).
+constexpr size_t kRecordsPerRead = 8;
 
 const char* version_name(uint16_t v) {
     return v == kTls13 ? "TLSv1.3" : "TLSv1.2";
@@ -62,17 +66,29 @@ Connection::Connection(Env& env, uint64_t id, std::shared_ptr<Service> service, 
       tls_in_(env.buffers),
       plain_out_(env.buffers),
       tls_out_(env.buffers),
-      sizer_(service_->config.link),
-      source_(ConnectionLimits::source_key(peer)) {
+      sizer_(service_->config.link) {
     (client_mode_ ? plain_fd_ : tls_fd_) = std::move(accepted);
     started_ms_ = last_activity_ms_ = uv_now(env_.loop);
     ++service_->counters.connections_total;
     ++service_->counters.connections_open;
     const ipc::LinkSettings& link = service_->config.link;
-    throttle_.own[0].configure(link.connection_read, started_ms_);
-    throttle_.own[1].configure(link.connection_write, started_ms_);
-    throttle_.service = service_->buckets;
-    throttle_.wake = [this] { on_throttle_wake(); };
+    if (link.connection_read.rate != 0 || link.connection_write.rate != 0) make_throttle_state();
+}
+
+void Connection::make_throttle_state() {
+    const ipc::LinkSettings& link = service_->config.link;
+    throttle_ = std::make_unique<ThrottleState>();
+    throttle_->own[0].configure(link.connection_read, started_ms_);
+    throttle_->own[1].configure(link.connection_write, started_ms_);
+    throttle_->service = service_->buckets;
+    throttle_->wake = [this] { on_throttle_wake(); };
+}
+
+ThrottleState* Connection::throttle_state() {
+    // Made when a limit first applies (a reload may add a service or global
+    // limit to running connections): 176 bytes most connections never need.
+    if (!throttle_ && env_.throttle->limits(service_->buckets.get())) make_throttle_state();
+    return throttle_.get();
 }
 
 Connection::~Connection() {
@@ -97,9 +113,8 @@ bool Connection::start() {
         // The real client is named by the load balancer's header: limits
         // apply to it, once it is read.
         state_ = State::proxy_header;
-        setup_poll_ = std::make_unique<UvPoll>(env_.loop, tls_fd_.get(),
-                                               [this](int, int) { read_proxy_header(); });
-        setup_poll_->set_events(UV_READABLE);
+        watch_tls();
+        tls_poll_->set_events(UV_READABLE);
         return true;
     }
     if (!admit()) return false;
@@ -113,7 +128,8 @@ bool Connection::start() {
 
 bool Connection::admit() {
     if (!env_.limits) return true;
-    auto v = env_.limits->admit(service_->config.name, service_->config.link, source_);
+    auto v = env_.limits->admit(service_->config.name, service_->config.link,
+                                ConnectionLimits::source_key(peer_.full()));
     if (v != ConnectionLimits::Verdict::ok) {
         ++service_->counters.refused_limit;
         close(strfmt("refused: %s reached", ConnectionLimits::name(v)));
@@ -157,12 +173,11 @@ void Connection::read_proxy_header() {
     }
     const proxy::Header& h = parsed->value();
     if (!h.local) {
-        peer_ = h.source;
+        peer_ = PeerAddress(h.source);
         local_ = std::make_unique<SocketAddress>(h.destination);
-        source_ = ConnectionLimits::source_key(peer_);
     }
     proxy_in_ = std::vector<uint8_t>();
-    setup_poll_.reset();
+    // The watch stays: the ClientHello comes next on the same socket.
     if (!admit()) return;
     await_client_hello();
 }
@@ -170,16 +185,15 @@ void Connection::read_proxy_header() {
 void Connection::await_client_hello() {
     state_ = State::awaiting_hello;
     // Most clients send the ClientHello with their first segment: look
-    // before setting up a watcher (five system calls fewer per connection).
+    // before setting up a watch (two system calls fewer per connection).
     check_client_hello();
     if (state_ != State::awaiting_hello) return;
     // The client has until the handshake deadline itself (no helper grace).
     uint64_t used = uv_now(env_.loop) - started_ms_;
     uint64_t deadline = service_->config.handshake_timeout_ms;
     timer_.start(used < deadline ? deadline - used : 1);
-    setup_poll_ = std::make_unique<UvPoll>(env_.loop, tls_fd_.get(),
-                                           [this](int, int) { check_client_hello(); });
-    setup_poll_->set_events(UV_READABLE);
+    watch_tls();
+    tls_poll_->set_events(UV_READABLE);
 }
 
 void Connection::check_client_hello() {
@@ -202,7 +216,7 @@ void Connection::check_client_hello() {
         return;
     }
     if (!first_record_complete(std::span<const uint8_t>(buf, static_cast<size_t>(n)))) return;
-    setup_poll_.reset();
+    tls_poll_.reset();
     submit_handshake();
 }
 
@@ -317,20 +331,46 @@ void Connection::connect_target() {
         return;
     }
     if (client_mode_) {
-        // The socket is lent to a helper once connected: a watcher of its own.
-        setup_poll_ = std::make_unique<UvPoll>(
-            env_.loop, fd, [this](int st, int) { on_target_connect_event(st); });
-        setup_poll_->set_events(UV_WRITABLE);
+        // The TLS socket's watch, dropped before the socket is lent.
+        watch_tls();
+        tls_poll_->set_events(UV_WRITABLE);
     } else {
-        // The target's watcher serves the whole connection (one libuv
-        // set-up and tear-down, five system calls, fewer per connection).
+        // The target's watch serves the whole connection (one set-up and
+        // one tear-down per connection).
         make_plain_poll();
         plain_poll_->set_events(UV_WRITABLE);
     }
 }
 
+void Connection::watch_tls() {
+    // One watch on the TLS socket serves every state, so a connection
+    // carries one (not one for set-up and one for proxying). It is dropped
+    // while the socket is lent to a helper, which polls it then.
+    if (tls_poll_) return;
+    tls_poll_.emplace(*env_.poller, tls_fd_.get(), [this](int status, int events) {
+        switch (state_) {
+            case State::proxy_header:
+                read_proxy_header();
+                break;
+            case State::awaiting_hello:
+                check_client_hello();
+                break;
+            // Client mode: the TLS target's connect (server mode connects
+            // the plain side, on its own watch).
+            case State::connecting:
+                if (client_mode_) {
+                    on_target_connect_event(status);
+                    break;
+                }
+                [[fallthrough]];
+            default:
+                on_tls_event(status, events);
+        }
+    });
+}
+
 void Connection::make_plain_poll() {
-    plain_poll_ = std::make_unique<UvPoll>(env_.loop, plain_fd_.get(), [this](int st, int ev) {
+    plain_poll_.emplace(*env_.poller, plain_fd_.get(), [this](int st, int ev) {
         if (state_ == State::connecting)
             on_target_connect_event(st);
         else
@@ -358,7 +398,7 @@ void Connection::on_target_connect_event(int status) {
         return;
     }
     // Stop watching before the socket is lent: the helper polls it next.
-    setup_poll_.reset();
+    tls_poll_.reset();
     if (client_mode_) {
         timer_.start(service_->config.handshake_timeout_ms + kHelperGraceMs);
         submit_handshake();
@@ -384,15 +424,14 @@ void Connection::on_connected() {
             if (getsockname(tls_fd_.get(), local.sa(), &local.length) != 0) local = SocketAddress{};
         }
         auto header =
-            proxy::encode(service_->config.proxy_protocol, peer_, local, proxy_tls_.get());
+            proxy::encode(service_->config.proxy_protocol, peer_.full(), local, proxy_tls_.get());
         proxy_tls_.reset();
         if (!plain_out_.append(header)) {
             close("PROXY header does not fit the buffer");
             return;
         }
     }
-    tls_poll_ = std::make_unique<UvPoll>(env_.loop, tls_fd_.get(),
-                                         [this](int s, int e) { on_tls_event(s, e); });
+    watch_tls();
     if (!plain_poll_) make_plain_poll();
     // Bytes the helper read past the handshake are the first records.
     pump_inbound();
@@ -471,11 +510,13 @@ void Connection::read_tls() {
     if (tls_read_done_ || failing_) return;
     auto w = tls_in_.writable(1);
     if (w.empty()) return;
-    size_t allowed = env_.throttle->allowance(throttle_, Direction::read, w.size());
+    ThrottleState* throttle = throttle_state();
+    size_t allowed =
+        throttle ? env_.throttle->allowance(*throttle, Direction::read, w.size()) : w.size();
     if (allowed == 0) return;  // out of tokens: reads resume on the throttle's tick
     ssize_t n = recv(tls_fd_.get(), w.data(), allowed, 0);
     if (n > 0) {
-        env_.throttle->consumed(throttle_, Direction::read, static_cast<size_t>(n));
+        if (throttle) env_.throttle->consumed(*throttle, Direction::read, static_cast<size_t>(n));
         tls_in_.commit(static_cast<size_t>(n));
         touch();
         pump_inbound();
@@ -564,63 +605,82 @@ void Connection::read_plain() {
     if (plain_read_done_ || failing_ || !records_->can_write()) return;
     const size_t overhead = records_->overhead();
     const size_t prefix = records_->prefix_len();
-    // A few records per turn at most, so one busy connection cannot hold
-    // the loop; the poll fires again while data is waiting.
-    for (int i = 0; i < 4; ++i) {
-        uint64_t now = uv_now(env_.loop);
-        size_t size = sizer_.next(now, overhead, records_->max_plaintext());
-        const size_t need = size + overhead + RecordLayer::reserve_for_control();
-        auto w = tls_out_.writable(need);
-        if (w.size() < need) break;
-        // Fill the record from everything the target has queued (several
-        // small writes become one record) up to its size.
-        uint8_t* payload = w.data() + prefix;
-        size_t got = 0;
-        bool eof = false;
-        int error = 0;
-        while (got < size) {
-            ssize_t n = recv(plain_fd_.get(), payload + got, size - got, 0);
-            if (n > 0) {
-                got += static_cast<size_t>(n);
-            } else if (n == 0) {
-                eof = true;
-                break;
-            } else {
-                if (!transient(errno)) {
-                    eof = true;
-                    error = errno;
-                }
-                break;
-            }
+    const uint64_t now = uv_now(env_.loop);
+    const size_t size = sizer_.next(now, overhead, records_->max_plaintext());
+    const size_t slot = size + overhead;
+    const size_t reserve = RecordLayer::reserve_for_control();
+    auto w = tls_out_.writable(slot + reserve);
+    if (w.size() < slot + reserve) {
+        flush_tls();
+        return;
+    }
+    // recvmsg fills the payloads of several records laid out back to back
+    // in tls_out_, each sealed in place afterwards: one system call per up
+    // to kRecordsPerRead records rather than one per record. Records are not
+    // padded, so a sealed record ends exactly where the next slot begins.
+    // Reading goes on until the target has nothing more queued, so that
+    // several small writes become one record; but one batch per turn, so
+    // one busy connection cannot hold the loop (the poll fires again while
+    // data is waiting).
+    const size_t slots = std::min(kRecordsPerRead, (w.size() - reserve) / slot);
+    const size_t room = slots * size;
+    size_t got = 0;
+    bool eof = false;
+    int error = 0;
+    while (got < room) {
+        std::array<iovec, kRecordsPerRead> iov{};
+        size_t first = got / size;
+        size_t count = 0;
+        for (size_t i = first; i < slots; ++i) {
+            size_t skip = i == first ? got % size : 0;
+            iov[count++] = {w.data() + i * slot + prefix + skip, size - skip};
         }
-        if (got > 0) {
-            auto s = records_->seal_in_place(tls_out_, got);
-            if (!s) {
-                close("sealing a record: " + s.message());
-                return;
-            }
-            sizer_.sent(got, now);
-            if (env_.metrics) env_.metrics->record_sizes.observe(got);
-            bytes_to_tls_ += got;
-            out_under_key_ += got;
-            service_->counters.bytes_to_tls += got;
-            touch();
-            maybe_rotate_keys();
-            if (state_ == State::closed || failing_) return;
+        msghdr msg{};
+        msg.msg_iov = iov.data();
+        msg.msg_iovlen = count;
+        ssize_t n = recvmsg(plain_fd_.get(), &msg, 0);
+        if (n > 0) {
+            got += static_cast<size_t>(n);
+            continue;
         }
-        if (eof) {
-            // The target is done; what was read goes out with close_notify.
-            if (close_reason_.empty())
-                close_reason_ = error != 0 ? strfmt("%s: %s", plain_side(), strerror(error))
-                                           : strfmt("%s closed", plain_side());
-            plain_read_done_ = true;
-            if (!close_notify_sent_ && records_->can_write()) {
-                (void)records_->seal_alert(Alert::close_notify, tls_out_);
-                close_notify_sent_ = true;
-            }
-            break;
+        if (n == 0 || !transient(errno)) {
+            eof = true;
+            error = n == 0 ? 0 : errno;
         }
-        if (got < size) break;  // the target has nothing more queued
+        break;
+    }
+    const bool moved = got > 0;
+    while (got > 0) {
+        size_t len = std::min(got, size);
+        auto s = records_->seal_in_place(tls_out_, len);
+        if (!s) {
+            close("sealing a record: " + s.message());
+            return;
+        }
+        got -= len;
+        sizer_.sent(len, now);
+        if (env_.metrics) env_.metrics->record_sizes.observe(len);
+        bytes_to_tls_ += len;
+        out_under_key_ += len;
+        service_->counters.bytes_to_tls += len;
+    }
+    if (moved) {
+        touch();
+        // After the batch, not between its records: a KeyUpdate appended
+        // mid-batch would land on the next record's slot.
+        maybe_rotate_keys();
+        if (state_ == State::closed || failing_) return;
+    }
+    if (eof) {
+        // The target is done; what was read goes out with close_notify.
+        if (close_reason_.empty())
+            close_reason_ = error != 0 ? strfmt("%s: %s", plain_side(), strerror(error))
+                                       : strfmt("%s closed", plain_side());
+        plain_read_done_ = true;
+        if (!close_notify_sent_ && records_->can_write()) {
+            (void)records_->seal_alert(Alert::close_notify, tls_out_);
+            close_notify_sent_ = true;
+        }
     }
     flush_tls();
 }
@@ -669,8 +729,9 @@ void Connection::maybe_rotate_keys() {
 }
 
 void Connection::report_throttled() {
-    service_->counters.throttled_ms += throttle_.throttled_ms - throttled_reported_ms_;
-    throttled_reported_ms_ = throttle_.throttled_ms;
+    if (!throttle_) return;
+    service_->counters.throttled_ms += throttle_->throttled_ms - throttled_reported_ms_;
+    throttled_reported_ms_ = throttle_->throttled_ms;
 }
 
 void Connection::on_throttle_wake() {
@@ -683,12 +744,13 @@ void Connection::on_throttle_wake() {
 }
 
 void Connection::flush_tls() {
+    // A fatal alert goes out whatever the limits say.
+    ThrottleState* throttle = failing_ ? nullptr : throttle_state();
     while (!tls_out_.empty()) {
         auto data = tls_out_.readable();
-        // A fatal alert goes out whatever the limits say.
-        size_t allowed = failing_
-                             ? data.size()
-                             : env_.throttle->allowance(throttle_, Direction::write, data.size());
+        size_t allowed = throttle
+                             ? env_.throttle->allowance(*throttle, Direction::write, data.size())
+                             : data.size();
         if (allowed == 0) return;  // writes resume on the throttle's tick
         ssize_t n = send(tls_fd_.get(), data.data(), allowed, MSG_NOSIGNAL);
         if (n < 0) {
@@ -696,7 +758,7 @@ void Connection::flush_tls() {
             close(failing_ ? close_reason_ : strfmt("send to %s: %s", tls_side(), strerror(errno)));
             return;
         }
-        if (!failing_) env_.throttle->consumed(throttle_, Direction::write, static_cast<size_t>(n));
+        if (throttle) env_.throttle->consumed(*throttle, Direction::write, static_cast<size_t>(n));
         tls_out_.consume(static_cast<size_t>(n));
     }
     if (failing_) {
@@ -711,12 +773,20 @@ void Connection::flush_tls() {
 }
 
 void Connection::update_interest() {
-    if (state_ == State::closed || !tls_poll_) return;
+    if (state_ == State::closed || !tls_poll_ || (state_ != State::proxying && !failing_)) return;
+    // Without a watch this connection would never be woken again (it may
+    // have no timer while proxying): the kernel's refusal ends it.
+    auto watch = [&](std::optional<FdWatch>& w, int events) {
+        if (!w->set_events(events)) close("cannot watch a socket (epoll_ctl failed)");
+    };
     int tls = 0;
-    if (!tls_read_done_ && !failing_ && tls_in_.free_space() > 0 && !throttle_.waiting[0])
+    if (!tls_read_done_ && !failing_ && tls_in_.free_space() > 0 &&
+        !(throttle_ && throttle_->waiting[0]))
         tls |= UV_READABLE;
-    if (!tls_out_.empty() && (failing_ || !throttle_.waiting[1])) tls |= UV_WRITABLE;
-    tls_poll_->set_events(tls);
+    if (!tls_out_.empty() && (failing_ || !(throttle_ && throttle_->waiting[1])))
+        tls |= UV_WRITABLE;
+    watch(tls_poll_, tls);
+    if (state_ == State::closed) return;
 
     int plain = 0;
     if (state_ == State::proxying && !failing_) {
@@ -727,7 +797,7 @@ void Connection::update_interest() {
             plain |= UV_READABLE;
         if (!plain_out_.empty()) plain |= UV_WRITABLE;
     }
-    plain_poll_->set_events(plain);
+    watch(plain_poll_, plain);
 }
 
 void Connection::check_finished() {
@@ -816,9 +886,7 @@ void Connection::fail_after_alert(const std::string& how) {
     if (state_ == State::closed) return;
     failing_ = true;
     close_reason_ = how;
-    if (!tls_poll_)
-        tls_poll_ = std::make_unique<UvPoll>(env_.loop, tls_fd_.get(),
-                                             [this](int s, int e) { on_tls_event(s, e); });
+    watch_tls();
     if (plain_poll_) plain_poll_->set_events(0);
     flush_tls();
     if (state_ == State::closed) return;
@@ -831,11 +899,11 @@ void Connection::close(const std::string& how) {
     State was = state_;
     state_ = State::closed;
     timer_.stop();
-    env_.throttle->forget(throttle_);
-    if (admitted_) env_.limits->release(service_->config.name, source_);
+    if (throttle_) env_.throttle->forget(*throttle_);
+    if (admitted_)
+        env_.limits->release(service_->config.name, ConnectionLimits::source_key(peer_.full()));
     tls_poll_.reset();
     plain_poll_.reset();
-    setup_poll_.reset();
     if (was == State::handshaking) {
         env_.helpers->cancel(id_);
         // The helper may still hold the socket: shutdown ends the

@@ -22,6 +22,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -31,8 +32,10 @@
 #include "ipc/handoff.hpp"
 #include "netproc/buffer_pool.hpp"
 #include "netproc/connection_limits.hpp"
+#include "netproc/fd_poller.hpp"
 #include "netproc/helper_pool.hpp"
 #include "netproc/metrics_registry.hpp"
+#include "netproc/peer_address.hpp"
 #include "netproc/proxy_protocol.hpp"
 #include "netproc/record_layer.hpp"
 #include "netproc/record_sizer.hpp"
@@ -48,6 +51,7 @@ class Connection {
 public:
     struct Env {
         uv_loop_t* loop = nullptr;
+        FdPoller* poller = nullptr;
         BufferPool* buffers = nullptr;
         HelperPool* helpers = nullptr;
         Throttle* throttle = nullptr;
@@ -99,6 +103,7 @@ private:
     void on_target_connect_event(int status);
     // The watcher of plain_fd_ (the target in server mode, from its connect on).
     void make_plain_poll();
+    void watch_tls();
     void on_connected();
     // The TLS peer is the client (server mode) or the target (client mode).
     const char* tls_side() const { return client_mode_ ? "target" : "client"; }
@@ -124,6 +129,9 @@ private:
     // KeyUpdate by volume or age, and before the AEAD usage limit.
     void maybe_rotate_keys();
     void on_throttle_wake();
+    void make_throttle_state();
+    // The throttle state if a limit applies (made then), else nullptr.
+    ThrottleState* throttle_state();
     // Time spent waiting for tokens since the last report, into the service's counter.
     void report_throttled();
     // The one line a connection logs when it ends (close()).
@@ -137,7 +145,7 @@ private:
     Env& env_;
     uint64_t id_;
     std::shared_ptr<Service> service_;
-    SocketAddress peer_;
+    PeerAddress peer_;
     State state_ = State::accepted;
     uint64_t started_ms_ = 0;
     uint64_t last_activity_ms_ = 0;
@@ -145,10 +153,11 @@ private:
     bool client_mode_;
     UniqueFd tls_fd_;
     UniqueFd plain_fd_;
-    std::unique_ptr<UvPoll> tls_poll_;
-    std::unique_ptr<UvPoll> plain_poll_;
-    // Before proxying: watches the target's connect, or the PROXY header.
-    std::unique_ptr<UvPoll> setup_poll_;
+    // Kept inside the connection (no allocation; see netproc/fd_poller.hpp).
+    // The TLS socket's watch: PROXY header, ClientHello, a client-mode
+    // connect, then proxying (watch_tls()); none while a helper has it.
+    std::optional<FdWatch> tls_poll_;
+    std::optional<FdWatch> plain_poll_;
     // accept_proxy: header bytes consumed so far; then the addresses it named.
     std::vector<uint8_t> proxy_in_;
     // accept_proxy: the address the client connected to, as the header
@@ -175,9 +184,8 @@ private:
     uint64_t bytes_to_tls_ = 0;
 
     // Links: wire throttling, record sizing, key rotation.
-    ThrottleState throttle_;
+    std::unique_ptr<ThrottleState> throttle_;  // only once a limit applies
     RecordSizer sizer_;
-    std::string source_;  // peer address without port, for per-source limits
     bool admitted_ = false;
     uint64_t out_under_key_ = 0;  // plaintext sealed under our current write key
     uint64_t in_under_key_ = 0;   // plaintext opened under the peer's current key

@@ -10,6 +10,7 @@
 #include "common/log.hpp"
 #include "common/sandbox.hpp"
 #include "common/sandbox_selftest.hpp"
+#include "netproc/fd_poller.hpp"
 #include "netproc/netproc.hpp"
 #include "netproc/record_layer.hpp"
 #include "netproc/sandbox_policy.hpp"
@@ -47,6 +48,13 @@ int main(int argc, char** argv) {
 
     uv_loop_t loop;
     uv_loop_init(&loop);
+    // Connection sockets' epoll set (netproc/fd_poller.hpp), made before
+    // the sandbox, which allows no epoll_create1.
+    auto poller = netproc::FdPoller::create(&loop);
+    if (!poller) {
+        LOG_ERROR("event=exit reason=\"%s\"", poller.error().message.c_str());
+        return 1;
+    }
     // No file, exec or ptrace from here on (netproc/sandbox_policy.cpp).
     if (auto s = sandbox::enter(netproc::sandbox_policy(), args->identity); !s) {
         LOG_ERROR("event=exit reason=\"sandbox: %s\"", s.message().c_str());
@@ -54,10 +62,11 @@ int main(int argc, char** argv) {
     }
     int code;
     {
-        netproc::NetProc np(&loop, args.value(), UniqueFd(kControlFd));
+        netproc::NetProc np(&loop, poller->get(), args.value(), UniqueFd(kControlFd));
         uv_run(&loop, UV_RUN_DEFAULT);
         code = np.exit_code();
     }
+    poller->reset();
     // Let the handles closed by the destructors finish closing.
     uv_run(&loop, UV_RUN_NOWAIT);
     uv_loop_close(&loop);

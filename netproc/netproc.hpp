@@ -43,7 +43,7 @@ namespace tlsward::netproc {
 
 class NetProc {
 public:
-    NetProc(uv_loop_t* loop, const ChildArgs& args, UniqueFd control);
+    NetProc(uv_loop_t* loop, FdPoller* poller, const ChildArgs& args, UniqueFd control);
     ~NetProc();
 
     // Exit status once the loop has stopped.

@@ -36,6 +36,13 @@ std::shared_ptr<SharedBuckets> Throttle::service_buckets(const std::string& name
     return b;
 }
 
+bool Throttle::limits(const SharedBuckets* service) const {
+    auto limited = [](const SharedBuckets& b) {
+        return b.bucket[0].limited() || b.bucket[1].limited();
+    };
+    return limited(global_) || (service && limited(*service));
+}
+
 // Scope 0: the service, 1: everything.
 SharedBuckets* Throttle::scope(ThrottleState& s, int i) {
     return i == 0 ? s.service.get() : &global_;

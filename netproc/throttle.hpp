@@ -64,6 +64,10 @@ public:
                                                    const ipc::RateLimit& read,
                                                    const ipc::RateLimit& write);
 
+    // Whether a limit other than the connection's own applies to a
+    // connection of this service (the global one or the service's).
+    bool limits(const SharedBuckets* service) const;
+
     // Bytes the connection may move now (<= want). 0: it must wait; it is
     // then registered and its wake() is called from a later tick.
     size_t allowance(ThrottleState& s, Direction d, size_t want);

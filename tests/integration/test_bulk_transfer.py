@@ -45,17 +45,21 @@ def download(ctx, label):
         errors.append("%s download: %d bytes, digest %s" % (label, n, digest))
 
 
-for version, ciphers in (("1.3", None), ("1.2", "ECDHE-ECDSA-CHACHA20-POLY1305")):
+# TLS 1.2 AES-GCM too: its records carry an explicit nonce, so the records
+# netproc seals in place, several per read from the target, start further in.
+for version, ciphers in (("1.3", None), ("1.2", "ECDHE-ECDSA-CHACHA20-POLY1305"),
+                         ("1.2", "ECDHE-ECDSA-AES128-GCM-SHA256")):
     ctx = tls_client.context(cafile=cert, version=version, ciphers=ciphers)
+    label = "TLS %s %s" % (version, ciphers or "default")
     t0 = time.time()
-    threads = [threading.Thread(target=upload, args=(ctx, version)),
-               threading.Thread(target=download, args=(ctx, version))]
+    threads = [threading.Thread(target=upload, args=(ctx, label)),
+               threading.Thread(target=download, args=(ctx, label))]
     for t in threads:
         t.start()
     for t in threads:
         t.join()
     check(not errors, "; ".join(errors))
-    log("ok: TLS %s: 100 MiB up and 100 MiB down intact in %.1fs" % (version, time.time() - t0))
+    log("ok: %s: 100 MiB up and 100 MiB down intact in %.1fs" % (label, time.time() - t0))
 
 for tw in (tw_up, tw_down):
     check(tw.stop() == 0, "tlsward exit status")

@@ -153,6 +153,17 @@ TEST_CASE("malformed frames are refused, each with its own error", "[ipc]") {
     }
 }
 
+TEST_CASE("sending to a peer that has gone is 'peer closed', not a protocol error", "[ipc]") {
+    // A supervisor's SHUTDOWN racing a retiring helper's exit got EPIPE and
+    // was logged as a protocol violation (test_systemd_notify, once).
+    auto pair = make_channel_pair();
+    REQUIRE(pair.ok());
+    pair.value().second.reset();
+    auto r = send_frame(pair.value().first.get(), MsgType::shutdown, 1, {});
+    REQUIRE_FALSE(r.ok());
+    CHECK(r.error().message == kPeerClosed);
+}
+
 TEST_CASE("nothing to read is not an error", "[ipc]") {
     auto pair = make_channel_pair();
     REQUIRE(pair.ok());
