@@ -192,11 +192,17 @@ void Connection::await_client_hello() {
     uint64_t used = uv_now(env_.loop) - started_ms_;
     uint64_t deadline = service_->config.handshake_timeout_ms;
     timer_.start(used < deadline ? deadline - used : 1);
+    // Edge-triggered: the ClientHello is peeked, never consumed, so a level-
+    // triggered watch would report a half-sent one on every turn of the
+    // loop. 5,000 slowloris clients holding half a ClientHello each kept
+    // netproc busy peeking until their deadline, and an established
+    // connection's ping went from 0.3 to 5-15 ms. Each new segment (or the
+    // client's FIN) is one edge.
     watch_tls();
-    tls_poll_->set_events(UV_READABLE);
+    tls_poll_->set_events(UV_READABLE | UV_DISCONNECT, /*edge=*/true);
 }
 
-void Connection::check_client_hello() {
+void Connection::check_client_hello(bool peer_done) {
     if (state_ != State::awaiting_hello) return;
     // Peeked, never consumed: the helper reads the record itself.
     static uint8_t buf[kClientHelloPeek];
@@ -215,7 +221,16 @@ void Connection::check_client_hello() {
                               strerror(errno)));
         return;
     }
-    if (!first_record_complete(std::span<const uint8_t>(buf, static_cast<size_t>(n)))) return;
+    if (!first_record_complete(std::span<const uint8_t>(buf, static_cast<size_t>(n)))) {
+        // The client sent its FIN with half a ClientHello: it never completes.
+        if (peer_done) {
+            ++service_->counters.handshakes_failed;
+            ++service_->counters
+                  .failed_by_reason[static_cast<size_t>(ipc::FailReason::peer_closed)];
+            close("handshake failed: peer_closed before its ClientHello was complete");
+        }
+        return;
+    }
     tls_poll_.reset();
     submit_handshake();
 }
@@ -353,7 +368,7 @@ void Connection::watch_tls() {
                 read_proxy_header();
                 break;
             case State::awaiting_hello:
-                check_client_hello();
+                check_client_hello((events & UV_DISCONNECT) != 0);
                 break;
             // Client mode: the TLS target's connect (server mode connects
             // the plain side, on its own watch).

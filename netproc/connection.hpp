@@ -97,7 +97,7 @@ private:
     // Server mode: lends the socket to a helper only once the client's
     // first record (the ClientHello) has fully arrived; see client_hello.hpp.
     void await_client_hello();
-    void check_client_hello();
+    void check_client_hello(bool peer_done = false);
     void submit_handshake();
     void connect_target();
     void on_target_connect_event(int status);

@@ -77,11 +77,15 @@ FdWatch::~FdWatch() {
     --poller_.watched_;
 }
 
-bool FdWatch::set_events(int events) {
-    if (events == events_) return true;
+bool FdWatch::set_events(int events, bool edge) {
+    if (events == events_ && edge == edge_) return true;
+    uint32_t mask = to_epoll(events) | (edge ? EPOLLET : 0u);
     bool ok = events == 0 ? !registered_ || control(EPOLL_CTL_DEL, 0)
-                          : control(registered_ ? EPOLL_CTL_MOD : EPOLL_CTL_ADD, to_epoll(events));
-    if (ok) events_ = events;
+                          : control(registered_ ? EPOLL_CTL_MOD : EPOLL_CTL_ADD, mask);
+    if (ok) {
+        events_ = events;
+        edge_ = edge;
+    }
     return ok;
 }
 

@@ -72,8 +72,9 @@ public:
     // 0 removes the fd from the set (epoll reports hang-ups and errors even
     // for an empty mask, which would wake the loop for nothing). false: the
     // kernel refused (out of memory or of max_user_watches; logged), and
-    // nothing will be reported for this fd.
-    bool set_events(int events);
+    // nothing will be reported for this fd. edge: report only changes
+    // (EPOLLET), for a socket whose unread bytes are left there on purpose.
+    bool set_events(int events, bool edge = false);
     int events() const { return events_; }
     int fd() const { return fd_; }
 
@@ -84,6 +85,7 @@ private:
     FdPoller& poller_;
     int fd_;
     int events_ = 0;
+    bool edge_ = false;
     bool registered_ = false;
     Callback cb_;
 };

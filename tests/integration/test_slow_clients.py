@@ -20,6 +20,13 @@ import tls_client
 from bench_backend import BenchBackend, bench, bench_result, bench_start
 from harness import *
 
+def cpu_seconds(pid):
+    """utime + stime of a process, from /proc."""
+    with open("/proc/%d/stat" % pid) as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 N = int(os.environ.get("TLSWARD_SLOW_CLIENTS", 2000 if SANITIZED else 5000))
 TIMEOUT_S = 2
 soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
@@ -84,6 +91,17 @@ log("while held: 5 real handshakes took %s ms; status handshakes %s"
     % (", ".join("%.1f" % (t * 1000) for t in took), json.dumps(handshakes)))
 check(handshakes["in_flight"] <= 1 and handshakes["queued"] == 0,
       "the half-open clients reached the helpers: %s" % handshakes)
+# Held, they cost netproc nothing: it peeked at each half ClientHello once
+# per segment (an edge-triggered watch), not on every turn of its loop. A
+# level-triggered watch kept it peeking at all of them without pause (a
+# whole core for the 2 s they were held, and the ping above at 5-15 ms).
+netproc = [pid for pid, title in tw.children().items() if "netproc" in title][0]
+idle_from, cpu_from = time.time(), cpu_seconds(netproc)
+time.sleep(max(0.2, TIMEOUT_S - (time.time() - t_start) - 0.3))
+idle_s, idle_cpu = time.time() - idle_from, cpu_seconds(netproc) - cpu_from
+log("netproc CPU while the clients were held: %.3f s in %.2f s" % (idle_cpu, idle_s))
+check(idle_cpu < 0.25 * idle_s, "netproc used %.2f s of CPU in %.2f s while %d half-open clients "
+      "only waited" % (idle_cpu, idle_s, N))
 
 closed = 0
 deadline = time.time() + TIMEOUT_S + 20 * SLOW
@@ -121,6 +139,24 @@ check(r["quiet_max_ms"] < 1000 * SLOW, "the established connection stalled for %
 time.sleep(1.1)
 socket.create_connection(("127.0.0.1", tw.port)).close()
 tw.wait_for(r"reason=\"handshake failed: peer_closed before its ClientHello arrived\"")
+# Half a ClientHello and then the client's FIN: it can never complete, so
+# netproc closes it at once rather than at the deadline.
+s = socket.create_connection(("127.0.0.1", tw.port))
+s.sendall(half)
+t0 = time.time()
+s.shutdown(socket.SHUT_WR)
+s.settimeout(TIMEOUT_S * 2)
+try:
+    answer = s.recv(100)
+except ConnectionResetError:  # closed with the half ClientHello unread: a reset
+    answer = b""
+check(answer == b"", "a half ClientHello followed by FIN got an answer: %r" % answer[:40])
+waited = time.time() - t0
+s.close()
+log("half a ClientHello and FIN: closed after %.3f s" % waited)
+check(waited < TIMEOUT_S / 2, "half a ClientHello and FIN waited %.2f s (the deadline is %d s)"
+      % (waited, TIMEOUT_S))
+tw.wait_for(r"reason=\"handshake failed: peer_closed before its ClientHello was complete\"")
 check(tw.stop() == 0, "tlsward exit status")
 n = tw.count(r"reason=\"handshake timeout: the ClientHello did not arrive")
 with tw.cond:
