@@ -52,10 +52,7 @@ BulkLoop::BulkLoop(uv_loop_t* loop, ClientContext& tls, const sockaddr* addr, in
       connections_(connections),
       direction_(direction),
       reconnect_after_(reconnect_after),
-      idle_(new Idle) {
-    idle_->owner = this;
-    uv_idle_init(loop_, &idle_->handle);
-    idle_->handle.data = idle_;
+      idle_(loop, [this] { fill_due(); }) {
     std::memcpy(&addr_, addr,
                 addr->sa_family == AF_INET6 ? sizeof(sockaddr_in6) : sizeof(sockaddr_in));
     pattern_block();  // built before the clock runs
@@ -63,25 +60,19 @@ BulkLoop::BulkLoop(uv_loop_t* loop, ClientContext& tls, const sockaddr* addr, in
 
 BulkLoop::~BulkLoop() {
     for (TlsConn* c : live_) c->discard();
-    idle_->owner = nullptr;
-    uv_close(reinterpret_cast<uv_handle_t*>(&idle_->handle),
-             [](uv_handle_t* h) { delete static_cast<Idle*>(h->data); });
 }
 
-void BulkLoop::on_idle(uv_idle_t* h) {
-    auto* idle = static_cast<Idle*>(h->data);
-    BulkLoop* self = idle->owner;
-    if (self == nullptr) return;
+void BulkLoop::fill_due() {
     std::unordered_set<TlsConn*> due;
-    due.swap(self->to_fill_);
+    due.swap(to_fill_);
     for (TlsConn* c : due)
-        if (self->live_.count(c) != 0) self->fill(*c);
-    if (self->to_fill_.empty()) uv_idle_stop(h);
+        if (live_.count(c) != 0) fill(*c);
+    if (to_fill_.empty()) idle_.stop();
 }
 
 void BulkLoop::fill_later(TlsConn& c) {
     to_fill_.insert(&c);
-    uv_idle_start(&idle_->handle, &BulkLoop::on_idle);
+    idle_.start();
 }
 
 void BulkLoop::schedule(uint64_t start_ns, uint64_t from_ns, uint64_t to_ns) {

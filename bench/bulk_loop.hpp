@@ -64,14 +64,10 @@ private:
     std::unique_ptr<UvTimer> stop_timer_;
     std::unique_ptr<UvTimer> retry_timer_;
     // Uploads go on from here, once per loop turn each (see fill()).
-    struct Idle {
-        uv_idle_t handle;
-        BulkLoop* owner;
-    };
-    Idle* idle_;
+    UvIdle idle_;
     std::unordered_set<TlsConn*> to_fill_;
     void fill_later(TlsConn& c);
-    static void on_idle(uv_idle_t* h);
+    void fill_due();
 };
 
 // 64 KiB of fixed bytes that do not compress.

@@ -123,26 +123,31 @@ ProcSnapshot ServerProcs::sample(bool with_pss) const {
     return s;
 }
 
-double cpu_seconds_between(const ProcSnapshot& a, const ProcSnapshot& b) {
+namespace {
+// Calls f(pid, seconds) for each process in both snapshots.
+template <class F>
+void for_each_cpu_delta(const ProcSnapshot& a, const ProcSnapshot& b, F f) {
     static const long hz = sysconf(_SC_CLK_TCK);
-    uint64_t ticks = 0;
     for (const auto& [pid, after] : b.cpu_ticks) {
         auto it = a.cpu_ticks.find(pid);
-        if (it != a.cpu_ticks.end() && after >= it->second) ticks += after - it->second;
+        if (it == a.cpu_ticks.end() || after < it->second) continue;
+        f(pid, static_cast<double>(after - it->second) / static_cast<double>(hz > 0 ? hz : 100));
     }
-    return static_cast<double>(ticks) / static_cast<double>(hz > 0 ? hz : 100);
+}
+}  // namespace
+
+double cpu_seconds_between(const ProcSnapshot& a, const ProcSnapshot& b) {
+    double total = 0;
+    for_each_cpu_delta(a, b, [&](auto, double s) { total += s; });
+    return total;
 }
 
 std::map<std::string, double> cpu_seconds_by_name(const ProcSnapshot& a, const ProcSnapshot& b) {
-    static const long hz = sysconf(_SC_CLK_TCK);
     std::map<std::string, double> out;
-    for (const auto& [pid, after] : b.cpu_ticks) {
-        auto it = a.cpu_ticks.find(pid);
+    for_each_cpu_delta(a, b, [&](auto pid, double s) {
         auto name = b.memory.find(pid);
-        if (it == a.cpu_ticks.end() || after < it->second || name == b.memory.end()) continue;
-        out[name->second.name] +=
-            static_cast<double>(after - it->second) / static_cast<double>(hz > 0 ? hz : 100);
-    }
+        if (name != b.memory.end()) out[name->second.name] += s;
+    });
     return out;
 }
 

@@ -98,6 +98,29 @@ UvCheck::UvCheck(uv_loop_t* loop, std::function<void()> cb) : h_(new Handle), cb
     });
 }
 
+UvIdle::UvIdle(uv_loop_t* loop, std::function<void()> cb) : h_(new Handle), cb_(std::move(cb)) {
+    h_->owner = this;
+    uv_idle_init(loop, &h_->idle);
+    h_->idle.data = h_;
+}
+
+UvIdle::~UvIdle() {
+    h_->owner = nullptr;
+    uv_close(reinterpret_cast<uv_handle_t*>(&h_->idle),
+             [](uv_handle_t* h) { delete static_cast<Handle*>(h->data); });
+}
+
+void UvIdle::start() {
+    uv_idle_start(&h_->idle, [](uv_idle_t* i) {
+        auto* handle = static_cast<Handle*>(i->data);
+        if (handle->owner) handle->owner->cb_();
+    });
+}
+
+void UvIdle::stop() {
+    uv_idle_stop(&h_->idle);
+}
+
 UvCheck::~UvCheck() {
     uv_check_stop(&h_->check);
     h_->owner = nullptr;

@@ -104,6 +104,28 @@ private:
     std::function<void()> cb_;
 };
 
+// Runs a callback once per loop iteration while started (uv_idle_t); the
+// loop polls without blocking meanwhile, so work continued from here
+// interleaves with I/O and timers.
+class UvIdle {
+public:
+    UvIdle(uv_loop_t* loop, std::function<void()> cb);
+    ~UvIdle();
+    UvIdle(const UvIdle&) = delete;
+    UvIdle& operator=(const UvIdle&) = delete;
+
+    void start();
+    void stop();
+
+private:
+    struct Handle {
+        uv_idle_t idle;
+        UvIdle* owner;
+    };
+    Handle* h_;
+    std::function<void()> cb_;
+};
+
 // Milliseconds on the loop's monotonic clock.
 inline uint64_t loop_now_ms(uv_loop_t* loop) {
     return uv_now(loop);

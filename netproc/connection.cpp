@@ -319,27 +319,15 @@ void Connection::on_handshake_done(ipc::HandshakeDone&& handoff) {
 void Connection::connect_target() {
     state_ = State::connecting;
     const SocketAddress& target = service_->config.target;
-    auto failed = [&](const std::string& why) {
-        std::string how =
-            strfmt("connect to target %s failed: %s", target.to_string().c_str(), why.c_str());
-        if (records_) {
-            // The client has done its handshake: tell it we are closing.
-            (void)records_->seal_alert(Alert::close_notify, tls_out_);
-            close_notify_sent_ = true;
-            fail_after_alert(how);
-        } else {
-            close(how);
-        }
-    };
     int fd = socket(target.family(), SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-    if (fd < 0) return failed(strfmt("socket: %s", strerror(errno)));
+    if (fd < 0) return target_failed(strfmt("socket: %s", strerror(errno)));
     (client_mode_ ? tls_fd_ : plain_fd_).reset(fd);
     if (target.family() != AF_UNIX) set_nodelay(fd);
     int rc;
     do {
         rc = ::connect(fd, target.sa(), target.length);
     } while (rc != 0 && errno == EINTR);
-    if (rc != 0 && errno != EINPROGRESS) return failed(strerror(errno));
+    if (rc != 0 && errno != EINPROGRESS) return target_failed(strerror(errno));
     timer_.start(service_->config.connect_timeout_ms);
     if (rc == 0) {
         on_target_connect_event(0);
@@ -354,6 +342,19 @@ void Connection::connect_target() {
         // one tear-down per connection).
         make_plain_poll();
         plain_poll_->set_events(UV_WRITABLE);
+    }
+}
+
+void Connection::target_failed(const std::string& why) {
+    std::string how = strfmt("connect to target %s failed: %s",
+                             service_->config.target.to_string().c_str(), why.c_str());
+    if (records_) {
+        // The client has done its handshake: tell it we are closing.
+        (void)records_->seal_alert(Alert::close_notify, tls_out_);
+        close_notify_sent_ = true;
+        fail_after_alert(how);
+    } else {
+        close(how);
     }
 }
 
@@ -396,20 +397,13 @@ void Connection::make_plain_poll() {
 void Connection::on_target_connect_event(int status) {
     if (state_ != State::connecting) return;
     int fd = client_mode_ ? tls_fd_.get() : plain_fd_.get();
+    // SO_ERROR even when the watch reported an error (status < 0): it says
+    // which one (a refused connect shows as EPOLLERR; errno is stale then).
     int soerr = 0;
     socklen_t len = sizeof soerr;
-    if (status < 0 || getsockopt(fd, SOL_SOCKET, SO_ERROR, &soerr, &len) != 0 || soerr != 0) {
-        std::string why = strerror(soerr != 0 ? soerr : errno);
-        const SocketAddress& target = service_->config.target;
-        std::string how =
-            strfmt("connect to target %s failed: %s", target.to_string().c_str(), why.c_str());
-        if (records_) {
-            (void)records_->seal_alert(Alert::close_notify, tls_out_);
-            close_notify_sent_ = true;
-            fail_after_alert(how);
-        } else {
-            close(how);
-        }
+    if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &soerr, &len) != 0) soerr = errno;
+    if (status < 0 || soerr != 0) {
+        target_failed(soerr != 0 ? strerror(soerr) : uv_strerror(status));
         return;
     }
     // Stop watching before the socket is lent: the helper polls it next.

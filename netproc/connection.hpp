@@ -104,6 +104,9 @@ private:
     // The watcher of plain_fd_ (the target in server mode, from its connect on).
     void make_plain_poll();
     void watch_tls();
+    // The target could not be reached: close_notify to a client that has
+    // done its handshake, then close; `why` goes into the close line.
+    void target_failed(const std::string& why);
     void on_connected();
     // The TLS peer is the client (server mode) or the target (client mode).
     const char* tls_side() const { return client_mode_ ? "target" : "client"; }

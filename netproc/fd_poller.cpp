@@ -68,13 +68,11 @@ FdWatch::FdWatch(FdPoller& poller, int fd, Callback cb)
     if (static_cast<size_t>(fd) >= table.size())
         table.resize(static_cast<size_t>(fd) + 64, nullptr);
     table[fd] = this;
-    ++poller_.watched_;
 }
 
 FdWatch::~FdWatch() {
     if (registered_) control(EPOLL_CTL_DEL, 0);
     if (poller_.by_fd_[fd_] == this) poller_.by_fd_[fd_] = nullptr;
-    --poller_.watched_;
 }
 
 bool FdWatch::set_events(int events, bool edge) {

@@ -34,8 +34,6 @@ public:
     FdPoller(const FdPoller&) = delete;
     FdPoller& operator=(const FdPoller&) = delete;
 
-    size_t watched() const { return watched_; }
-
 private:
     friend class FdWatch;
     FdPoller(uv_loop_t* loop, UniqueFd epfd);
@@ -51,7 +49,6 @@ private:
     // same batch finds nothing (or, if the number was reused at once, a
     // spurious wake-up that the socket's EAGAIN answers).
     std::vector<FdWatch*> by_fd_;
-    size_t watched_ = 0;
 };
 
 // One socket's watch, with the interface of UvPoll: set_events takes UV_*

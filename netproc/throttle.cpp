@@ -4,11 +4,6 @@
 
 namespace tlsward::netproc {
 
-bool ThrottleState::any_limit() const {
-    return own[0].limited() || own[1].limited() ||
-           (service && (service->bucket[0].limited() || service->bucket[1].limited()));
-}
-
 Throttle::Throttle(uv_loop_t* loop) : loop_(loop), timer_(loop, [this] { tick(); }) {}
 
 Throttle::~Throttle() = default;

@@ -49,7 +49,6 @@ struct ThrottleState {
     uint64_t wait_started_ms[2] = {0, 0};
     // Called by the tick when the connection may try again.
     std::function<void()> wake;
-    bool any_limit() const;
 };
 
 class Throttle {
