@@ -7,6 +7,8 @@
 #include <cstdlib>
 #include <cstring>
 
+#include "common/scheduling_group.hpp"
+
 namespace tlsward {
 
 namespace {
@@ -17,6 +19,15 @@ bool parse_u32(const char* s, uint32_t& out) {
     unsigned long v = std::strtoul(s, &end, 10);
     if (errno != 0 || end == s || *end != '\0' || v > 0xffffffffUL) return false;
     out = static_cast<uint32_t>(v);
+    return true;
+}
+
+bool parse_nice(const char* s, int& out) {
+    char* end = nullptr;
+    errno = 0;
+    long v = std::strtol(s, &end, 10);
+    if (errno != 0 || end == s || *end != '\0' || v < -20 || v > 19) return false;
+    out = static_cast<int>(v);
     return true;
 }
 
@@ -36,6 +47,8 @@ Result<ChildArgs> parse_child_args(int argc, char** argv) {
         } else if (k == "--parent-pid" && parse_u32(v, n)) {
             a.parent_pid = static_cast<pid_t>(n);
         } else if (k == "--log-level" && parse_log_level(v, a.log_level)) {
+        } else if (int nice = 0; k == "--nice" && parse_nice(v, nice)) {
+            a.nice = nice;
         } else if (k == "--uid" && parse_u32(v, n)) {
             a.identity.uid = static_cast<uid_t>(n);
         } else if (k == "--gid" && parse_u32(v, n)) {
@@ -71,6 +84,9 @@ void child_bootstrap(const ChildArgs& args, const std::string& comm_name) {
         LOG_ERROR("event=exit reason=\"supervisor %d is gone\"", static_cast<int>(args.parent_pid));
         std::_Exit(1);
     }
+    // Before the sandbox: /proc/self/autogroup is root's once the process
+    // is not dumpable, and the user it becomes could not write it.
+    if (args.nice) join_own_scheduling_group(*args.nice);
 }
 
 }  // namespace tlsward

@@ -3,7 +3,7 @@
 // and find its control channel. The supervisor (supervisor/child_process.cpp)
 // execs children as:
 //
-//   <exe> --slot N --generation G --parent-pid P [--log-level L]
+//   <exe> --slot N --generation G --parent-pid P [--log-level L] [--nice N]
 //         [--uid U --gid G [--chroot DIR]]
 //
 // with argv[0] set to the process title ("tlsward: netproc",
@@ -20,6 +20,7 @@
 #include <sys/types.h>
 
 #include <cstdint>
+#include <optional>
 #include <string>
 
 #include "common/log.hpp"
@@ -41,13 +42,16 @@ struct ChildArgs {
     sandbox::Identity identity;
     std::string sandbox_selftest;  // the probe to run; empty = a normal start
     bool journal = false;          // kJournalFd is a journal socket
+    std::optional<int> nice;       // join_own_scheduling_group(nice) at start
 };
 
 Result<ChildArgs> parse_child_args(int argc, char** argv);
 
 // Sets PR_SET_PDEATHSIG and checks the parent is still the one that started
 // us (it may have died between fork and prctl). Sets the thread name shown
-// by top/ps -L (15 chars). Exits the process on failure.
+// by top/ps -L (15 chars). Exits the process on failure. With --nice: a
+// session and autogroup of its own at that nice value
+// (common/scheduling_group.hpp).
 void child_bootstrap(const ChildArgs& args, const std::string& comm_name);
 
 }  // namespace tlsward

@@ -2,12 +2,21 @@
 
 #include <cerrno>
 #include <cstring>
+#include <string>
 
 #include <sys/resource.h>
 
 #include "common/log.hpp"
+#include "common/scheduling_group.hpp"
 
 namespace tlsward::supervisor {
+
+namespace {
+
+constexpr uint64_t kRetryMs = 110;
+constexpr int kMaxTries = 30;
+
+}  // namespace
 
 void set_child_nice(const std::string& name, pid_t pid, int nice) {
     errno = 0;
@@ -30,6 +39,33 @@ void set_child_nice(const std::string& name, pid_t pid, int nice) {
     if (e != ESRCH)
         LOG_WARN("event=nice_failed process=%s nice=%d error=\"%s\"", name.c_str(), nice,
                  strerror(e));
+}
+
+AutogroupNice::AutogroupNice(uv_loop_t* loop) : timer_(loop, [this] { attempt(); }) {}
+
+void AutogroupNice::set(const std::string& name, pid_t pid, int nice) {
+    name_ = name;
+    pid_ = pid;
+    nice_ = nice;
+    tries_ = 0;
+    timer_.stop();
+    attempt();
+}
+
+void AutogroupNice::attempt() {
+    std::string path = "/proc/" + std::to_string(pid_) + "/autogroup";
+    int current = 0;
+    if (!read_autogroup_nice(path.c_str(), current) || current == nice_) return;
+    int e = write_autogroup_nice(path.c_str(), nice_);
+    if (e == EAGAIN && ++tries_ < kMaxTries) {
+        timer_.start(kRetryMs);
+        return;
+    }
+    if (e == 0 || e == ESRCH || e == ENOENT) return;
+    LOG_INFO(
+        "event=autogroup_nice_unavailable process=%s nice=%d error=\"%s\" reason=\"its autogroup "
+        "keeps nice %d until it restarts\"",
+        name_.c_str(), nice_, strerror(e), current);
 }
 
 }  // namespace tlsward::supervisor

@@ -98,7 +98,8 @@ Supervisor::Supervisor(uv_loop_t* loop, PreparedConfig config, Options options)
       sigterm_(loop, SIGTERM, [this] { begin_shutdown("SIGTERM"); }),
       sigint_(loop, SIGINT, [this] { begin_shutdown("SIGINT"); }),
       sighup_(loop, SIGHUP, [this] { request_reload("SIGHUP", nullptr); }),
-      shutdown_timer_(loop, [] {}) {
+      shutdown_timer_(loop, [] {}),
+      netproc_autogroup_(loop) {
     netproc_.role = ipc::ProcessRole::netproc;
     active_ = std::make_unique<Generation>();
     active_->number = last_generation_ = 1;
@@ -255,10 +256,12 @@ Status Supervisor::spawn(Child& c) {
     bool is_netproc = c.role == ipc::ProcessRole::netproc;
     spec.executable = is_netproc ? netproc_exe_ : cryptoproc_exe_;
     spec.title = "tlsward: " + c.name();
+    int nice = is_netproc ? config.config.global.netproc_nice : config.config.global.helper_nice;
     spec.args = {"--slot",       std::to_string(c.slot),
                  "--generation", std::to_string(c.generation),
                  "--parent-pid", std::to_string(getpid()),
-                 "--log-level",  level_arg(config.config.global.log_level)};
+                 "--log-level",  level_arg(config.config.global.log_level),
+                 "--nice",       std::to_string(nice)};
     for (std::string& a : identity_args(is_netproc ? config.users.netproc : config.users.helper))
         spec.args.push_back(std::move(a));
     spec.control_fd = theirs.get();
@@ -273,9 +276,6 @@ Status Supervisor::spawn(Child& c) {
     theirs.reset();
 
     c.pid = pid.value();
-    set_child_nice(
-        c.name(), c.pid,
-        is_netproc ? config.config.global.netproc_nice : config.config.global.helper_nice);
     c.ready = false;
     c.started_ms = uv_now(loop_);
     c.ping_sent = c.ping_answered = 0;
@@ -769,8 +769,11 @@ void Supervisor::commit_reload() {
     std::unique_ptr<Generation> old = std::move(active_);
     active_ = std::move(pending_);
     log_set_level(active_->config.config.global.log_level);
-    if (netproc_.pid > 0)
+    if (netproc_.pid > 0) {
         set_child_nice(netproc_.name(), netproc_.pid, active_->config.config.global.netproc_nice);
+        netproc_autogroup_.set(netproc_.name(), netproc_.pid,
+                               active_->config.config.global.netproc_nice);
+    }
     for (auto& h : helpers_) {
         if (h->role != ipc::ProcessRole::cryptoproc || h->retiring ||
             h->generation >= active_->number)

@@ -33,6 +33,7 @@
 #include "common/uv_handles.hpp"
 #include "ipc/messages.hpp"
 #include "ipc/uv_channel.hpp"
+#include "supervisor/child_priority.hpp"
 #include "supervisor/control_socket.hpp"
 #include "supervisor/listener_plan.hpp"
 #include "supervisor/metrics_listener.hpp"
@@ -232,6 +233,7 @@ private:
     UvSignal sigint_;
     UvSignal sighup_;
     UvTimer shutdown_timer_;
+    AutogroupNice netproc_autogroup_;  // a reload's netproc_nice
     bool announced_ready_ = false;
     bool shutting_down_ = false;
     int exit_code_ = 0;

@@ -211,6 +211,18 @@ TEST_CASE("child arguments carry the user, group and chroot", "[sandbox]") {
     a = parse({"--parent-pid", "3"});
     REQUIRE(a.ok());
     CHECK_FALSE(a->identity.uid.has_value());
+    CHECK_FALSE(a->nice.has_value());
+
+    // The nice value the child gives itself and its autogroup.
+    a = parse({"--parent-pid", "3", "--nice", "-5"});
+    REQUIRE(a.ok());
+    CHECK(a->nice == -5);
+    a = parse({"--parent-pid", "3", "--nice", "19"});
+    REQUIRE(a.ok());
+    CHECK(a->nice == 19);
+    CHECK_FALSE(parse({"--parent-pid", "3", "--nice", "-21"}).ok());
+    CHECK_FALSE(parse({"--parent-pid", "3", "--nice", "20"}).ok());
+    CHECK_FALSE(parse({"--parent-pid", "3", "--nice", "5x"}).ok());
 
     CHECK_FALSE(parse({"--parent-pid", "3", "--uid", "999"}).ok());
     CHECK_FALSE(parse({"--parent-pid", "3", "--chroot", "/x"}).ok());
