@@ -66,6 +66,8 @@ int main(int argc, char** argv) {
         s = run_ping(o, report);
     else if (o.mode == "idle")
         s = run_idle(o, report);
+    else if (o.mode == "openssl")
+        s = run_openssl(o, report);
     else
         s = run_soak(o, report);
     if (!s) report.note("error: " + s.message());

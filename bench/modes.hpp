@@ -13,6 +13,8 @@ Status run_throughput(const Options& o, Report& r);
 Status run_ping(const Options& o, Report& r);
 Status run_idle(const Options& o, Report& r);
 Status run_soak(const Options& o, Report& r);
+// OpenSSL's own cost per full handshake here (no sockets): mode_openssl.cpp.
+Status run_openssl(const Options& o, Report& r);
 // Runs until SIGINT/SIGTERM.
 Status run_backend(const Options& o);
 

@@ -87,6 +87,8 @@ std::vector<Flag> flags() {
         {"--cipher", true, str(&Options::cipher)},
         {"--groups", true, str(&Options::groups)},
         {"--sni", true, str(&Options::sni)},
+        {"--cert", true, str(&Options::cert_file)},
+        {"--key", true, str(&Options::key_file)},
         {"--resume", false, boolean(&Options::resume)},
         {"--request", false, boolean(&Options::request)},
         {"--duration", true, dbl(&Options::duration_s, 0.05, 86400)},
@@ -122,8 +124,8 @@ std::vector<Flag> flags() {
     };
 }
 
-const std::set<std::string> kModes = {"handshakes", "throughput", "ping",
-                                      "idle",       "soak",       "backend"};
+const std::set<std::string> kModes = {"handshakes", "throughput", "ping",   "idle",
+                                      "soak",       "backend",    "openssl"};
 
 }  // namespace
 
@@ -191,6 +193,13 @@ Result<Options> parse_options(int argc, char** argv) {
         if (Status s = flag->apply(o, value); !s) return context(name, s.error());
     }
 
+    if (o.mode == "openssl") {
+        if (o.cert_file.empty() || o.key_file.empty())
+            return err("openssl needs --cert FILE and --key FILE (the server's, PEM)");
+        return o;
+    }
+    if (!o.cert_file.empty() || !o.key_file.empty())
+        return err("--cert and --key are for the openssl mode");
     if (o.address.empty())
         return err(o.mode == "backend" ? "backend needs --listen ADDR:PORT"
                                        : "%s needs --connect ADDR:PORT",
@@ -229,6 +238,8 @@ modes:
               server memory per connection from /proc (needs --pids or --pid-of-supervisor)
   soak        handshake churn plus bulk transfer for --duration; server fds and RSS
   backend     the plaintext backend the server under test forwards to (--listen)
+  openssl     OpenSSL's own CPU per full handshake, client and server in this one
+              thread over memory BIOs (no sockets; needs --cert and --key)
 
 options:
   --connect ADDR:PORT       the server under test (numeric; [v6]:port)
@@ -246,6 +257,7 @@ options:
   --groups LIST             key exchange groups (default X25519:P-256; TLS 1.3 sends an
                             X25519 key share only)
   --sni NAME                server name (default localhost)
+  --cert FILE, --key FILE   openssl mode: the server's certificate chain and key
   --interval-ms MS          ping interval (default 5)
   --size BYTES              ping message size (default 16)
   --flood N                 ping: handshake loops during the flood phase (default 0: none)

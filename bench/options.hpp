@@ -29,6 +29,10 @@ struct Options {
     bool resume = false;   // handshakes: reuse one session (tickets or IDs)
     bool request = false;  // handshakes: one echo round trip before closing
 
+    // openssl mode: the server's certificate chain and key (PEM).
+    std::string cert_file;
+    std::string key_file;
+
     // Load shape.
     double duration_s = 5;
     double warmup_s = 1;

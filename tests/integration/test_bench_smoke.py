@@ -30,8 +30,8 @@ server = "127.0.0.1:%d" % tw.port
 sup = str(tw.proc.pid)
 
 
-def bench(mode, *args):
-    cmd = [BENCH, mode, "--connect", server, "--json", "--quiet", *args]
+def bench(mode, *args, connect=True):
+    cmd = [BENCH, mode, *(["--connect", server] if connect else []), "--json", "--quiet", *args]
     p = subprocess.run(cmd, capture_output=True, text=True, timeout=120 * SLOW, env=env)
     check(p.returncode == 0, "%s failed (%d): %s\n%s" % (mode, p.returncode, p.stderr, p.stdout))
     report = json.loads(p.stdout)
@@ -86,6 +86,17 @@ if os.geteuid() == 0:
     positive("soak", r, "fds_start", "fds_end")
 log("ok: soak %.0f handshakes/s, RSS %d -> %d KiB" % (r["handshakes_per_s"], r["rss_start_kib"],
                                                      r["rss_end_kib"]))
+
+# No server: OpenSSL's own cost per handshake, both sides in one process.
+r = bench("openssl", "--cert", cert, "--key", key, "--duration", "0.3", "--warmup", "0.1",
+          connect=False)
+positive("openssl", r, "handshakes", "server_cpu_ms_per_handshake", "client_cpu_ms_per_handshake")
+log("ok: openssl server %.3f ms, client %.3f ms per handshake"
+    % (r["server_cpu_ms_per_handshake"], r["client_cpu_ms_per_handshake"]))
+p = subprocess.run([BENCH, "openssl", "--cert", cert, "--json"], capture_output=True, text=True,
+                   timeout=30 * SLOW, env=env)
+check(p.returncode == 2 and "needs --cert FILE and --key FILE" in p.stderr,
+      "openssl without --key: %d %s" % (p.returncode, p.stderr))
 
 check(tw.stop() == 0, "tlsward exit status")
 tw.check_clean_log()
