@@ -54,9 +54,11 @@ void join_own_scheduling_group(int nice) {
             strerror(errno));
     errno = 0;
     if (getpriority(PRIO_PROCESS, 0) != nice || errno != 0) {
-        if (setpriority(PRIO_PROCESS, 0, nice) != 0)
+        if (setpriority(PRIO_PROCESS, 0, nice) != 0) {
+            int e = errno;
             LOG_INFO("event=nice_unavailable nice=%d error=\"%s\" reason=\"%s\"", nice,
-                     strerror(errno), why_refused(errno));
+                     strerror(e), why_refused(e));
+        }
     }
     int current = 0;
     if (!read_autogroup_nice(kSelf, current) || current == nice) return;
