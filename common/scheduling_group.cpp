@@ -56,8 +56,8 @@ void join_own_scheduling_group(int nice) {
     if (getpriority(PRIO_PROCESS, 0) != nice || errno != 0) {
         if (setpriority(PRIO_PROCESS, 0, nice) != 0) {
             int e = errno;
-            LOG_INFO("event=nice_unavailable nice=%d error=\"%s\" reason=\"%s\"", nice,
-                     strerror(e), why_refused(e));
+            LOG_INFO("event=nice_unavailable nice=%d error=\"%s\" reason=\"%s\"", nice, strerror(e),
+                     why_refused(e));
         }
     }
     int current = 0;
