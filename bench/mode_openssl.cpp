@@ -9,7 +9,6 @@
 // most handshakes per second any server built on this OpenSSL could reach
 // with the load generator on the same cores, whatever it does around the
 // library.
-#include <openssl/err.h>
 #include <openssl/ssl.h>
 #include <time.h>
 
@@ -19,6 +18,7 @@
 #include "bench/modes.hpp"
 #include "bench/tls_client.hpp"
 #include "bench/usage.hpp"
+#include "common/openssl_error.hpp"
 
 namespace tlsward::bench {
 
@@ -28,18 +28,6 @@ uint64_t thread_cpu_ns() {
     timespec t{};
     clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t);
     return static_cast<uint64_t>(t.tv_sec) * 1000000000ull + static_cast<uint64_t>(t.tv_nsec);
-}
-
-std::string openssl_errors() {
-    std::string out;
-    unsigned long e = 0;
-    char buf[256];
-    while ((e = ERR_get_error()) != 0) {
-        ERR_error_string_n(e, buf, sizeof buf);
-        if (!out.empty()) out += "; ";
-        out += buf;
-    }
-    return out.empty() ? "no OpenSSL error queued" : out;
 }
 
 struct CtxFree {

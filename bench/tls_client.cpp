@@ -8,6 +8,7 @@
 #include <cstring>
 
 #include "bench/clock.hpp"
+#include "common/openssl_error.hpp"
 
 namespace tlsward::bench {
 namespace {
@@ -33,17 +34,6 @@ WriteReq* new_write_req(size_t len) {
     return w;
 }
 
-std::string ssl_error_text() {
-    std::string out;
-    while (unsigned long e = ERR_get_error()) {
-        char buf[256];
-        ERR_error_string_n(e, buf, sizeof buf);
-        if (!out.empty()) out += "; ";
-        out += buf;
-    }
-    return out.empty() ? "no OpenSSL error" : out;
-}
-
 }  // namespace
 
 Result<std::unique_ptr<ClientContext>> ClientContext::create(const Options& o) {
@@ -51,21 +41,21 @@ Result<std::unique_ptr<ClientContext>> ClientContext::create(const Options& o) {
     c->sni_ = o.sni;
     c->resume_ = o.resume;
     c->libctx_ = OSSL_LIB_CTX_new();
-    if (c->libctx_ == nullptr) return err("OSSL_LIB_CTX_new: %s", ssl_error_text().c_str());
+    if (c->libctx_ == nullptr) return err("OSSL_LIB_CTX_new: %s", openssl_errors().c_str());
     c->ctx_ = SSL_CTX_new_ex(c->libctx_, nullptr, TLS_client_method());
-    if (c->ctx_ == nullptr) return err("SSL_CTX_new_ex: %s", ssl_error_text().c_str());
+    if (c->ctx_ == nullptr) return err("SSL_CTX_new_ex: %s", openssl_errors().c_str());
     SSL_CTX* ctx = c->ctx_;
     int version = o.tls12 ? TLS1_2_VERSION : TLS1_3_VERSION;
     if (SSL_CTX_set_min_proto_version(ctx, version) != 1 ||
         SSL_CTX_set_max_proto_version(ctx, version) != 1)
-        return err("setting the TLS version: %s", ssl_error_text().c_str());
+        return err("setting the TLS version: %s", openssl_errors().c_str());
     if (!o.cipher.empty()) {
         int ok = o.tls12 ? SSL_CTX_set_cipher_list(ctx, o.cipher.c_str())
                          : SSL_CTX_set_ciphersuites(ctx, o.cipher.c_str());
-        if (ok != 1) return err("--cipher %s: %s", o.cipher.c_str(), ssl_error_text().c_str());
+        if (ok != 1) return err("--cipher %s: %s", o.cipher.c_str(), openssl_errors().c_str());
     }
     if (SSL_CTX_set1_groups_list(ctx, o.groups.c_str()) != 1)
-        return err("--groups %s: %s", o.groups.c_str(), ssl_error_text().c_str());
+        return err("--groups %s: %s", o.groups.c_str(), openssl_errors().c_str());
     // The bench measures servers, not certificate path validation: the
     // handshake's signature is still checked by OpenSSL, the chain is not.
     SSL_CTX_set_verify(ctx, SSL_VERIFY_NONE, nullptr);
@@ -140,14 +130,14 @@ void TlsConn::on_connect(uv_connect_t* req, int status) {
     if (status != 0) return c->fail(std::string("connect: ") + uv_strerror(status));
     uv_tcp_nodelay(&c->tcp_, 1);
     c->ssl_ = SSL_new(c->ctx_.ssl_ctx());
-    if (c->ssl_ == nullptr) return c->fail("SSL_new: " + ssl_error_text());
+    if (c->ssl_ == nullptr) return c->fail("SSL_new: " + openssl_errors());
     c->rbio_ = BIO_new(BIO_s_mem());
     c->wbio_ = BIO_new(BIO_s_mem());
     if (c->rbio_ == nullptr || c->wbio_ == nullptr) {
         BIO_free(c->rbio_);
         BIO_free(c->wbio_);
         c->rbio_ = c->wbio_ = nullptr;
-        return c->fail("BIO_new: " + ssl_error_text());
+        return c->fail("BIO_new: " + openssl_errors());
     }
     BIO_set_mem_eof_return(c->rbio_, -1);
     SSL_set_bio(c->ssl_, c->rbio_, c->wbio_);
@@ -182,7 +172,7 @@ void TlsConn::on_read(uv_stream_t* s, ssize_t nread, const uv_buf_t* buf) {
                            : std::string("read: ") + uv_strerror(static_cast<int>(nread)));
     }
     if (BIO_write(c->rbio_, buf->base, static_cast<int>(nread)) != nread)
-        return c->fail("BIO_write: " + ssl_error_text());
+        return c->fail("BIO_write: " + openssl_errors());
     if (!c->established_)
         c->drive_handshake();
     else
@@ -207,7 +197,7 @@ void TlsConn::drive_handshake() {
         flush();
         return;
     }
-    fail("handshake: " + ssl_error_text());
+    fail("handshake: " + openssl_errors());
 }
 
 void TlsConn::read_records() {
@@ -223,7 +213,7 @@ void TlsConn::read_records() {
             if (closing_) return finish_close();
             return fail("close_notify from the server");
         }
-        return fail("read: " + ssl_error_text());
+        return fail("read: " + openssl_errors());
     }
     if (closed_) return;
     flush();  // e.g. the answer to a KeyUpdate
@@ -236,7 +226,7 @@ void TlsConn::write(const void* data, size_t len) {
     while (len > 0) {
         int chunk = static_cast<int>(len > kIoChunk ? kIoChunk : len);
         int n = SSL_write(ssl_, p, chunk);
-        if (n <= 0) return fail("write: " + ssl_error_text());
+        if (n <= 0) return fail("write: " + openssl_errors());
         p += n;
         len -= static_cast<size_t>(n);
     }
@@ -251,7 +241,7 @@ void TlsConn::flush() {
         if (tcp_.write_queue_size == 0 && pending <= sizeof t_write_buf) {
             // The common case: try the socket directly, queue only the rest.
             int n = BIO_read(wbio_, t_write_buf, static_cast<int>(pending));
-            if (n <= 0) return fail("BIO_read: " + ssl_error_text());
+            if (n <= 0) return fail("BIO_read: " + openssl_errors());
             uv_buf_t b =
                 uv_buf_init(reinterpret_cast<char*>(t_write_buf), static_cast<unsigned>(n));
             int w = uv_try_write(stream, &b, 1);
@@ -274,7 +264,7 @@ void TlsConn::flush() {
         int n = BIO_read(wbio_, req->data, static_cast<int>(pending));
         if (n <= 0) {
             std::free(req);
-            return fail("BIO_read: " + ssl_error_text());
+            return fail("BIO_read: " + openssl_errors());
         }
         req->len = static_cast<size_t>(n);
         req->req.data = this;

@@ -211,22 +211,48 @@ SANDBOX_USERS = ("tlsward", "tlsward-crypto")
 _users_checked = False
 
 
-def ensure_sandbox_users():
-    global _users_checked
-    if _users_checked or os.geteuid() != 0:
-        return
+def _ensure_users(names):
     import fcntl
     import pwd
     # Scenarios run in parallel: one useradd at a time.
     with open(os.path.join(tempfile.gettempdir(), "tlsward-test-users.lock"), "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
-        for name in SANDBOX_USERS:
+        for name in names:
             try:
                 pwd.getpwnam(name)
             except KeyError:
                 subprocess.run(["useradd", "--system", "--no-create-home", "--shell",
                                 "/usr/sbin/nologin", name], check=True, capture_output=True)
+
+
+def ensure_sandbox_users():
+    global _users_checked
+    if _users_checked or os.geteuid() != 0:
+        return
+    _ensure_users(SANDBOX_USERS)
     _users_checked = True
+
+
+# How packaging/systemd/tlsward.service runs the supervisor: its user and the
+# capabilities it grants.
+SUPERVISOR_USER = "tlsward-supervisor"
+UNIT_CAPS = ["net_bind_service", "setuid", "setgid", "kill"]
+
+
+def ensure_supervisor_user():
+    """The unit's user (root only); returns its pwd entry."""
+    import pwd
+    _ensure_users([SUPERVISOR_USER])
+    return pwd.getpwnam(SUPERVISOR_USER)
+
+
+def unit_like(caps=UNIT_CAPS):
+    """A Tlsward wrapper that runs it as the unit does: user SUPERVISOR_USER,
+    only `caps` (inheritable, ambient and bounding), no_new_privs."""
+    caplist = ",".join("+" + c for c in caps)
+    return ["setpriv", "--reuid", SUPERVISOR_USER, "--regid", SUPERVISOR_USER, "--clear-groups",
+            "--inh-caps", "-all," + caplist, "--ambient-caps", "-all," + caplist,
+            "--bounding-set", "-all," + caplist, "--no-new-privs"]
 
 
 class Tlsward:

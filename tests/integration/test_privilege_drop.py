@@ -11,15 +11,12 @@ import pwd
 import re
 import shutil
 import socket
-import subprocess
 
 from harness import *
 import tls_client
 
 CAP = {"kill": 5, "setgid": 6, "setuid": 7, "net_bind_service": 10, "sys_chroot": 18,
        "sys_nice": 23}
-SUPERVISOR_USER = "tlsward-supervisor"
-UNIT_CAPS = ["net_bind_service", "setuid", "setgid", "kill"]
 
 
 def mask(names):
@@ -77,12 +74,7 @@ tw.check_clean_log()
 log("ok: root keeps %s; children have none; reload works" % ",".join(kept))
 
 # --- The way tlsward.service runs it --------------------------------------
-try:
-    pwd.getpwnam(SUPERVISOR_USER)
-except KeyError:
-    subprocess.run(["useradd", "--system", "--no-create-home", "--shell", "/usr/sbin/nologin",
-                    SUPERVISOR_USER], check=True, capture_output=True)
-sup_user = pwd.getpwnam(SUPERVISOR_USER)
+sup_user = ensure_supervisor_user()
 creds = os.path.join(tmp.path, "credentials")
 os.mkdir(creds, 0o500)
 for src, name in ((cert, "web.crt"), (key, "web.key")):
@@ -123,12 +115,8 @@ key = "credential:web.key"
 """ % (port, backend.address))
 os.chmod(config, 0o644)
 
-caplist = ",".join("+" + c for c in UNIT_CAPS)
-unit_like = ["setpriv", "--reuid", SUPERVISOR_USER, "--regid", SUPERVISOR_USER, "--clear-groups",
-             "--inh-caps", "-all," + caplist, "--ambient-caps", "-all," + caplist,
-             "--bounding-set", "-all," + caplist, "--no-new-privs"]
 control = os.path.join(rundir, "control")
-tw = Tlsward(["run", "--config", config, "--control", control], wrapper=unit_like,
+tw = Tlsward(["run", "--config", config, "--control", control], wrapper=unit_like(),
              env={"CREDENTIALS_DIRECTORY": creds})
 tw.wait_for(r"event=privileges_dropped uid=%d kept=cap_kill,cap_setgid,cap_setuid,"
             r"cap_net_bind_service inherited=cap_setgid,cap_setuid " % sup_user.pw_uid)

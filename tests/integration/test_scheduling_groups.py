@@ -17,7 +17,6 @@ takes one autogroup change per 100 ms): with the unit's LimitNICE=25
 get their values (the helpers wait their turn); without either netproc
 keeps 0 and one info line says why."""
 import os
-import pwd
 import shutil
 import subprocess
 import time
@@ -25,8 +24,6 @@ import time
 from harness import *
 import tls_client
 
-SUPERVISOR_USER = "tlsward-supervisor"
-UNIT_CAPS = ["net_bind_service", "setuid", "setgid", "kill"]
 
 if not os.path.exists("/proc/self/autogroup"):
     log("skip: this kernel has no autogroups (CONFIG_SCHED_AUTOGROUP)")
@@ -134,12 +131,7 @@ log("ok: as root each child has its own autogroup (netproc -5, helpers +10); "
     "a reload makes them -2 and +4")
 
 # --- As the packaged unit runs it -------------------------------------------
-try:
-    pwd.getpwnam(SUPERVISOR_USER)
-except KeyError:
-    subprocess.run(["useradd", "--system", "--no-create-home", "--shell", "/usr/sbin/nologin",
-                    SUPERVISOR_USER], check=True, capture_output=True)
-sup_user = pwd.getpwnam(SUPERVISOR_USER)
+sup_user = ensure_supervisor_user()
 keydir = os.path.join(tmp.path, "keys")
 os.mkdir(keydir, 0o700)
 unit_cert, unit_key = os.path.join(keydir, "web.crt"), os.path.join(keydir, "web.key")
@@ -150,13 +142,6 @@ os.chown(keydir, sup_user.pw_uid, sup_user.pw_gid)
 rundir = os.path.join(tmp.path, "run")
 os.mkdir(rundir, 0o755)
 os.chown(rundir, sup_user.pw_uid, sup_user.pw_gid)
-
-def unit_like(caps):
-    caplist = ",".join("+" + c for c in caps)
-    return ["setpriv", "--reuid", SUPERVISOR_USER, "--regid", SUPERVISOR_USER, "--clear-groups",
-            "--inh-caps", "-all," + caplist, "--ambient-caps", "-all," + caplist,
-            "--bounding-set", "-all," + caplist, "--no-new-privs"]
-
 
 def run_as_unit(wrapper):
     port = free_port()
