@@ -1,4 +1,5 @@
-// Time for measurements: CLOCK_MONOTONIC in nanoseconds, and timers on a
+// Time for measurements: CLOCK_MONOTONIC (and a thread's CPU time) in
+// nanoseconds, and timers on a
 // libuv loop that fire at an absolute point of that clock (so threads that
 // share a schedule start and stop their phases together).
 #pragma once
@@ -10,10 +11,19 @@
 
 namespace tlsward::bench {
 
-inline uint64_t now_ns() {
+inline uint64_t clock_ns(clockid_t clock) {
     timespec ts{};
-    clock_gettime(CLOCK_MONOTONIC, &ts);
+    clock_gettime(clock, &ts);
     return static_cast<uint64_t>(ts.tv_sec) * 1000000000ull + static_cast<uint64_t>(ts.tv_nsec);
+}
+
+inline uint64_t now_ns() {
+    return clock_ns(CLOCK_MONOTONIC);
+}
+
+// CPU time of the calling thread.
+inline uint64_t thread_cpu_ns() {
+    return clock_ns(CLOCK_THREAD_CPUTIME_ID);
 }
 
 inline uint64_t seconds_to_ns(double s) {

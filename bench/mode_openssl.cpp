@@ -24,12 +24,6 @@ namespace tlsward::bench {
 
 namespace {
 
-uint64_t thread_cpu_ns() {
-    timespec t{};
-    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t);
-    return static_cast<uint64_t>(t.tv_sec) * 1000000000ull + static_cast<uint64_t>(t.tv_nsec);
-}
-
 struct CtxFree {
     void operator()(SSL_CTX* c) const { SSL_CTX_free(c); }
 };
@@ -71,59 +65,67 @@ struct Costs {
     uint64_t server_ns = 0;
 };
 
+// Runs `f` and adds the CPU time it took to `into`.
+template <class F>
+auto charged(uint64_t& into, F&& f) {
+    uint64_t t0 = thread_cpu_ns();
+    auto r = f();
+    into += thread_cpu_ns() - t0;
+    return r;
+}
+
+// One side's SSL over two memory BIOs.
+SslPtr new_ssl(SSL_CTX* ctx, bool client, const std::string& sni) {
+    SslPtr ssl(SSL_new(ctx));
+    BIO* in = BIO_new(BIO_s_mem());
+    BIO* out = BIO_new(BIO_s_mem());
+    if (!ssl || !in || !out) {
+        BIO_free(in);
+        BIO_free(out);
+        return nullptr;
+    }
+    SSL_set_bio(ssl.get(), in, out);
+    if (client) {
+        SSL_set_connect_state(ssl.get());
+        SSL_set_tlsext_host_name(ssl.get(), sni.c_str());
+    } else {
+        SSL_set_accept_state(ssl.get());
+    }
+    return ssl;
+}
+
+// One handshake step of `ssl`: 1 done, 0 waiting for the peer, -1 failed.
+int step(SSL* ssl) {
+    int r = SSL_do_handshake(ssl);
+    if (r == 1) return 1;
+    return SSL_get_error(ssl, r) == SSL_ERROR_WANT_READ ? 0 : -1;
+}
+
 // One full handshake; adds each side's CPU time to `c`.
 Status one_handshake(ClientContext& client_ctx, SSL_CTX* server_ctx, Costs& c,
                      std::string* negotiated) {
-    uint64_t t0 = thread_cpu_ns();
-    SslPtr cl(SSL_new(client_ctx.ssl_ctx()));
-    if (!cl) return err("SSL_new (client): %s", openssl_errors().c_str());
-    BIO* c_in = BIO_new(BIO_s_mem());
-    BIO* c_out = BIO_new(BIO_s_mem());
-    SSL_set_bio(cl.get(), c_in, c_out);
-    SSL_set_connect_state(cl.get());
-    SSL_set_tlsext_host_name(cl.get(), client_ctx.sni().c_str());
-    uint64_t t1 = thread_cpu_ns();
-    SslPtr sv(SSL_new(server_ctx));
-    if (!sv) return err("SSL_new (server): %s", openssl_errors().c_str());
-    BIO* s_in = BIO_new(BIO_s_mem());
-    BIO* s_out = BIO_new(BIO_s_mem());
-    SSL_set_bio(sv.get(), s_in, s_out);
-    SSL_set_accept_state(sv.get());
-    uint64_t t2 = thread_cpu_ns();
-    c.client_ns += t1 - t0;
-    c.server_ns += t2 - t1;
-
-    bool client_done = false;
-    bool server_done = false;
-    for (int round = 0; round < 8 && !(client_done && server_done); ++round) {
-        t0 = thread_cpu_ns();
-        int r = SSL_do_handshake(cl.get());
-        if (r == 1) client_done = true;
-        if (r != 1 && SSL_get_error(cl.get(), r) != SSL_ERROR_WANT_READ)
-            return err("client handshake: %s", openssl_errors().c_str());
-        t1 = thread_cpu_ns();
-        if (!pump(c_out, s_in)) return err("BIO_write to the server failed");
-        t2 = thread_cpu_ns();
-        r = SSL_do_handshake(sv.get());
-        if (r == 1) server_done = true;
-        if (r != 1 && SSL_get_error(sv.get(), r) != SSL_ERROR_WANT_READ)
-            return err("server handshake: %s", openssl_errors().c_str());
-        uint64_t t3 = thread_cpu_ns();
-        if (!pump(s_out, c_in)) return err("BIO_write to the client failed");
-        c.client_ns += t1 - t0;
-        c.server_ns += t3 - t2;
+    SslPtr cl =
+        charged(c.client_ns, [&] { return new_ssl(client_ctx.ssl_ctx(), true, client_ctx.sni()); });
+    SslPtr sv = charged(c.server_ns, [&] { return new_ssl(server_ctx, false, ""); });
+    if (!cl || !sv) return err("SSL_new: %s", openssl_errors().c_str());
+    int client = 0;
+    int server = 0;
+    for (int round = 0; round < 8 && !(client == 1 && server == 1); ++round) {
+        client = charged(c.client_ns, [&] { return step(cl.get()); });
+        if (client < 0) return err("client handshake: %s", openssl_errors().c_str());
+        if (!pump(SSL_get_wbio(cl.get()), SSL_get_rbio(sv.get())))
+            return err("BIO_write to the server failed");
+        server = charged(c.server_ns, [&] { return step(sv.get()); });
+        if (server < 0) return err("server handshake: %s", openssl_errors().c_str());
+        if (!pump(SSL_get_wbio(sv.get()), SSL_get_rbio(cl.get())))
+            return err("BIO_write to the client failed");
     }
-    if (!client_done || !server_done) return err("the handshake did not finish in 8 rounds");
+    if (client != 1 || server != 1) return err("the handshake did not finish in 8 rounds");
     if (negotiated != nullptr && negotiated->empty())
         *negotiated = std::string(SSL_get_version(cl.get())) + " " +
                       SSL_CIPHER_get_name(SSL_get_current_cipher(cl.get()));
-    t0 = thread_cpu_ns();
-    cl.reset();
-    t1 = thread_cpu_ns();
-    sv.reset();
-    t2 = thread_cpu_ns();
-    c.client_ns += t1 - t0;
-    c.server_ns += t2 - t1;
+    charged(c.client_ns, [&] { return (cl.reset(), 0); });
+    charged(c.server_ns, [&] { return (sv.reset(), 0); });
     return {};
 }
 

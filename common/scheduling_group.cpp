@@ -46,8 +46,9 @@ int write_autogroup_nice(const char* path, int nice) {
 }
 
 void join_own_scheduling_group(int nice) {
-    // A session leader already (started by hand): its session is its own.
-    if (getsid(0) != getpid() && setsid() < 0)
+    // Fails only for a session leader, which a child of the supervisor
+    // never is.
+    if (setsid() < 0)
         LOG_INFO(
             "event=scheduling_note note=\"setsid: %s; the process stays in the "
             "supervisor's autogroup\"",

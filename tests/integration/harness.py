@@ -255,6 +255,21 @@ def unit_like(caps=UNIT_CAPS):
             "--bounding-set", "-all," + caplist, "--no-new-privs"]
 
 
+def service_config(target, helpers=1, listen="127.0.0.1:0", cert="web.crt", key="web.key",
+                   global_extra="", service_extra=""):
+    """The text of a tlsward.toml with one service (`tlsward run --config`);
+    the extras are TOML lines added to [global] and to the service."""
+    return ("[global]\nhelpers = %d\n%s\n\n[[service]]\nname = \"web\"\nlisten = \"%s\"\n"
+            "target = \"%s\"\ncert = \"%s\"\nkey = \"%s\"\n%s\n"
+            % (helpers, global_extra, listen, target, cert, key, service_extra))
+
+
+def write_file(path, text, mode=0o644):
+    with open(path, "w") as f:
+        f.write(text)
+    os.chmod(path, mode)
+
+
 class Tlsward:
     """A running `tlsward` (supervisor + children). Its stderr is collected
     and watched for events."""
@@ -389,13 +404,15 @@ def server_args(backend, cert, key, *extra, helpers=2):
 
 
 def wait_until(pred, timeout, what):
+    """pred()'s first true value within `timeout` s; else fails with `what`
+    (a string, or a function giving one, for the state at the timeout)."""
     deadline = time.time() + timeout
     while time.time() < deadline:
         v = pred()
         if v:
             return v
         time.sleep(0.05)
-    fail("timed out: " + what)
+    fail("timed out: " + (what() if callable(what) else what))
 
 
 def pid_alive(pid):

@@ -102,18 +102,8 @@ def low_port():
 
 port = low_port()
 config = tmp.file("tlsward.toml")
-with open(config, "w") as f:
-    f.write("""[global]
-helpers = 2
-
-[[service]]
-name = "web"
-listen = "127.0.0.1:%d"
-target = "%s"
-cert = "credential:web.crt"
-key = "credential:web.key"
-""" % (port, backend.address))
-os.chmod(config, 0o644)
+write_file(config, service_config(backend.address, helpers=2, listen="127.0.0.1:%d" % port,
+                                  cert="credential:web.crt", key="credential:web.key"))
 
 control = os.path.join(rundir, "control")
 tw = Tlsward(["run", "--config", config, "--control", control], wrapper=unit_like(),

@@ -15,19 +15,8 @@ cert, key = make_cert(tmp.path, "web")
 backend = Backend("echo")
 control = tmp.file("control")
 config_path = tmp.file("tlsward.toml")
-CONFIG = """
-[global]
-helpers = 2
-
-[[service]]
-name = "web"
-listen = "127.0.0.1:0"
-target = "%s"
-cert = "web.crt"
-key = "web.key"
-""" % backend.address
-with open(config_path, "w") as f:
-    f.write(CONFIG)
+CONFIG = service_config(backend.address, helpers=2)
+write_file(config_path, CONFIG)
 
 tw = Tlsward(["run", "--config", config_path, "--control", control])
 port = tw.port
@@ -63,25 +52,26 @@ check(tw.count(r"event=spawned", start=mark) == 0, "a failed reload started proc
 # 2. A configuration error names FILE:LINE.
 with open(key, "w") as f:
     f.write(good_key)
-with open(config_path, "w") as f:
-    f.write(CONFIG.replace('helpers = 2', 'helpers = 2\nhandshake_timeot = "5s"'))
+BAD = service_config(backend.address, helpers=2, global_extra='handshake_timeot = "5s"')
+write_file(config_path, BAD)
+bad_line = BAD.splitlines().index('handshake_timeot = "5s"') + 1
 mark = tw.mark()
 r = cli("reload", "--control", control)
 check(r.returncode == 1, "reload with a bad config exited %d" % r.returncode)
-check("%s:4:" % config_path in r.stderr, "no FILE:LINE in %r" % r.stderr)
-tw.wait_for(r"event=reload_failed .*tlsward.toml:4:", start=mark)
+check("%s:%d:" % (config_path, bad_line) in r.stderr, "no FILE:LINE in %r" % r.stderr)
+tw.wait_for(r"event=reload_failed .*tlsward.toml:%d:" % bad_line, start=mark)
 log("ok: configuration error refused: %s" % r.stderr.strip().splitlines()[0])
 status = json.loads(cli("status", "--json", "--control", control).stdout)
 check(status["generation"] == 1, "generation moved: %s" % status["generation"])
 check(status["reloads"]["failed"] == 2, "failed reloads not counted: %s" % status["reloads"])
-check("tlsward.toml:4:" in status["reloads"]["last_error"], "status lacks the last error")
+check("tlsward.toml:%d:" % bad_line in status["reloads"]["last_error"],
+      "status lacks the last error")
 check(sorted(tw.children()) == pids, "processes changed after a failed reload")
 check(served_fingerprint() == fp, "the certificate changed after a failed reload")
 
 # 3. Fixed, with a new certificate: the reload goes through.
 new_cert, new_key = make_cert(tmp.path, "web", cn="renewed")
-with open(config_path, "w") as f:
-    f.write(CONFIG)
+write_file(config_path, CONFIG)
 r = cli("reload", "--control", control)
 check(r.returncode == 0, "the fixed reload failed: %s" % r.stderr)
 new_fp = hashlib.sha256(ssl.PEM_cert_to_DER_cert(open(new_cert).read())).hexdigest()

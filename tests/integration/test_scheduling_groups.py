@@ -19,7 +19,6 @@ keeps 0 and one info line says why."""
 import os
 import shutil
 import subprocess
-import time
 
 from harness import *
 import tls_client
@@ -59,9 +58,9 @@ def groups_of(tw):
 
 def check_groups(tw, netproc_nice, helper_nice, helpers):
     """Every child in its own autogroup, none in the supervisor's, with the
-    nice values asked for (autogroup and process). The supervisor sets the
-    autogroups' values once the children run, one per 100 ms when it lacks
-    CAP_SYS_ADMIN: wait for them."""
+    nice values asked for (autogroup and process). Children started together
+    set their autogroups' values in turn (one per 100 ms without
+    CAP_SYS_ADMIN), and a reload's new helpers replace the old ones: wait."""
     sup_group = autogroup(tw.proc.pid)[0]
 
     def wanted(t):
@@ -73,13 +72,8 @@ def check_groups(tw, netproc_nice, helper_nice, helpers):
             return None
         return g if all(v[2] == wanted(t) for t, v in g.items()) else None
 
-    deadline = time.time() + 5 * SLOW
-    g = settled()
-    while g is None and time.time() < deadline:
-        time.sleep(0.05)
-        g = settled()
-    g = g or groups_of(tw)
-    check(len(g) == helpers + 1, "children: %r" % g)
+    g = wait_until(settled, 5 * SLOW, lambda: "%d children with autogroup nice %d (netproc "
+                   "%d), got %r" % (helpers + 1, helper_nice, netproc_nice, groups_of(tw)))
     ids = [v[1] for v in g.values()]
     check(sup_group not in ids, "a child shares the supervisor's autogroup %d: %r"
           % (sup_group, g))
@@ -92,19 +86,8 @@ def check_groups(tw, netproc_nice, helper_nice, helpers):
 
 
 def write_config(path, port, backend, cert, key, extra=""):
-    with open(path, "w") as f:
-        f.write("""[global]
-helpers = 3
-%s
-
-[[service]]
-name = "web"
-listen = "127.0.0.1:%d"
-target = "%s"
-cert = "%s"
-key = "%s"
-""" % (extra, port, backend.address, cert, key))
-    os.chmod(path, 0o644)
+    write_file(path, service_config(backend.address, helpers=3, listen="127.0.0.1:%d" % port,
+                                    cert=cert, key=key, global_extra=extra))
 
 
 tmp = TempDir()

@@ -14,26 +14,7 @@ cert, key = make_cert(tmp.path, "web")
 source = Backend("source")
 control = tmp.file("control")
 config_path = tmp.file("tlsward.toml")
-CONFIG = """
-[global]
-helpers = 1
-
-[[service]]
-name = "web"
-listen = "127.0.0.1:0"
-target = "%s"
-cert = "web.crt"
-key = "web.key"
-%s
-"""
-
-
-def write_config(extra):
-    with open(config_path, "w") as f:
-        f.write(CONFIG % (source.address, extra))
-
-
-write_config("")
+write_file(config_path, service_config(source.address))
 tw = Tlsward(["run", "--config", config_path, "--control", control])
 
 s = tls_client.connect(tw.port, tls_client.context(cafile=cert), timeout=30)
@@ -54,7 +35,7 @@ before = rate_over(1.0)
 log("before the reload: %.0f bytes/s" % before)
 check(before > 10 * RATE, "unlimited download only %.0f bytes/s" % before)
 
-write_config('write_rate = "1MiB"')
+write_file(config_path, service_config(source.address, service_extra='write_rate = "1MiB"'))
 mark = tw.mark()
 r = cli("reload", "--control", control)
 check(r.returncode == 0, "reload failed: %s" % r.stderr)
