@@ -2,7 +2,6 @@
 
 #include <fcntl.h>
 #include <sys/socket.h>
-#include <sys/stat.h>
 
 #include <openssl/crypto.h>
 #include <openssl/err.h>
@@ -19,17 +18,18 @@ namespace {
 // recv()s per loop turn for one handshake before it yields to the others.
 constexpr int kMaxReadsPerTurn = 8;
 
+// Two system calls per job: SO_TYPE fails with ENOTSOCK on anything but a
+// socket, so no fstat is needed.
 Status check_lent_socket(int fd) {
-    struct stat st {};
-    if (fstat(fd, &st) != 0) return err("fstat of the lent fd: %s", strerror(errno));
-    if (!S_ISSOCK(st.st_mode)) return err("the lent fd is not a socket");
     int type = 0;
     socklen_t len = sizeof type;
     if (getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &len) != 0)
-        return err("getsockopt(SO_TYPE) of the lent socket: %s", strerror(errno));
+        return errno == ENOTSOCK ? err("the lent fd is not a socket")
+                                 : err("getsockopt(SO_TYPE) of the lent fd: %s", strerror(errno));
     if (type != SOCK_STREAM) return err("the lent socket is not a stream socket");
-    // libuv's uv_poll_init sets O_NONBLOCK; on a shared description that
-    // must already be the case, or we would change netproc's socket.
+    // Every recv and send here says MSG_DONTWAIT and nothing changes the
+    // flags of the description netproc shares with us; netproc makes every
+    // socket non-blocking, so a blocking one is not what it meant to lend.
     int fl = fcntl(fd, F_GETFL);
     if (fl < 0) return err("fcntl(F_GETFL) of the lent socket: %s", strerror(errno));
     if ((fl & O_NONBLOCK) == 0) return err("the lent socket is blocking (netproc sets O_NONBLOCK)");
@@ -44,7 +44,8 @@ uint64_t HandshakeCounters::failed_total() const {
     return n;
 }
 
-Result<std::unique_ptr<Handshake>> Handshake::create(uv_loop_t* loop, const ServiceContext& service,
+Result<std::unique_ptr<Handshake>> Handshake::create(uv_loop_t* loop, FdPoller* poller,
+                                                     const ServiceContext& service,
                                                      const HandshakeRequest& request, UniqueFd fd,
                                                      Completion done) {
     if (!service.ctx) return err("%s", service.unsupported.c_str());
@@ -86,7 +87,7 @@ Result<std::unique_ptr<Handshake>> Handshake::create(uv_loop_t* loop, const Serv
     SSL_set_msg_callback_arg(ssl, hs.get());
 
     Handshake* self = hs.get();
-    hs->poll_ = std::make_unique<UvPoll>(loop, hs->fd_.get(), [self](int status, int) {
+    hs->watch_.emplace(*poller, hs->fd_.get(), [self](int status, int) {
         if (self->finished_) return;
         if (status < 0) {
             self->fail(ipc::FailReason::io_error, 0, strfmt("poll: %s", uv_strerror(status)));
@@ -114,10 +115,11 @@ Handshake::Handshake(uv_loop_t* loop, const ServiceContext& service,
 }
 
 Handshake::~Handshake() {
-    // The poll handle goes first (libuv removes the fd from epoll while it
-    // is still open), then the SSL (which wipes its keys), then our copy
-    // of the fd.
-    poll_.reset();
+    // The watch goes first (the fd leaves the epoll set while it is still
+    // open: netproc's copy keeps the socket alive, and with it our
+    // registration), then the SSL (which wipes its keys), then our copy of
+    // the fd.
+    watch_.reset();
     deadline_.reset();
     ssl_.reset();
     keys_.wipe();
@@ -129,12 +131,13 @@ void Handshake::start() {
     deadline_->start(req_.deadline_ms);
     if (client_) {
         // A connected socket is writable at once: the first poll callback
-        // writes our ClientHello (never from inside start()).
-        poll_->set_events(UV_WRITABLE);
+        // writes our ClientHello.
+        if (!watch_->set_events(UV_WRITABLE))
+            fail(ipc::FailReason::internal, 0, "epoll_ctl refused the lent socket's watch");
         return;
     }
     want_read_ = true;
-    update_poll();
+    drive();
 }
 
 void Handshake::abort() {
@@ -156,8 +159,12 @@ uint64_t Handshake::elapsed_ms() const {
 
 void Handshake::drive() {
     int reads = 0;
+    // OpenSSL asked for input and has none: read before asking it again
+    // (an SSL_do_handshake that can only say WANT_READ is a state machine
+    // walk for nothing).
+    bool need_input = want_read_ && !ssl_done_ && BIO_ctrl_pending(rbio_) == 0;
     while (!finished_) {
-        if (!ssl_done_) {
+        if (!need_input && !ssl_done_) {
             ERR_clear_error();
             int r = SSL_do_handshake(ssl_.get());
             int e = r == 1 ? SSL_ERROR_NONE : SSL_get_error(ssl_.get(), r);
@@ -175,6 +182,8 @@ void Handshake::drive() {
                 return;
             }
         }
+        need_input = false;
+        bool flight = out_off_ < out_.size();
         Io sent = send_output();
         if (sent == Io::error) {
             fail_from_io(sent, "send");
@@ -186,6 +195,13 @@ void Handshake::drive() {
                 succeed();
             else
                 update_poll();
+            return;
+        }
+        // A flight just went out whole and OpenSSL wants the answer, which
+        // needs a round trip: wait for it rather than recv() an EAGAIN. (If
+        // it is there already, the level-triggered watch says so at once.)
+        if (flight && sent == Io::progress) {
+            update_poll();
             return;
         }
         if (reads++ == kMaxReadsPerTurn) {
@@ -266,15 +282,18 @@ void Handshake::flush_best_effort() {
 }
 
 void Handshake::update_poll() {
-    if (!poll_ || finished_) return;
+    if (!watch_ || finished_) return;
     int events = 0;
     if (want_read_ && !ssl_done_) events |= UV_READABLE;
     if (out_off_ < out_.size()) events |= UV_WRITABLE;
-    poll_->set_events(events);
+    // The kernel refused the watch (out of memory; logged): nothing would
+    // wake this handshake before its deadline.
+    if (!watch_->set_events(events))
+        fail(ipc::FailReason::internal, 0, "epoll_ctl refused the lent socket's watch");
 }
 
 void Handshake::stop_io() {
-    if (poll_) poll_->set_events(0);  // EPOLL_CTL_DEL now
+    if (watch_) watch_->set_events(0);  // EPOLL_CTL_DEL now
     if (deadline_) deadline_->stop();
 }
 

@@ -4,8 +4,8 @@
 //
 // The socket is one open file description shared with netproc: flags and
 // socket options are never changed, shutdown() is never called; the helper
-// only recv()s (when OpenSSL wants input) and send()s, and closes its copy
-// after its poll handle is gone.
+// only recv()s (when OpenSSL wants input) and send()s, both with
+// MSG_DONTWAIT, and closes its copy after its watch is gone.
 #pragma once
 
 #include <uv.h>
@@ -14,10 +14,12 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <variant>
 #include <vector>
 
+#include "common/fd_poller.hpp"
 #include "common/result.hpp"
 #include "common/unique_fd.hpp"
 #include "common/uv_handles.hpp"
@@ -59,22 +61,26 @@ struct HandshakeRequest {
 
 class Handshake {
 public:
-    // Called once with the outcome, from a loop callback (never from
-    // create() or start()); the SSL is freed and polling stopped before.
+    // Called once with the outcome, from a loop callback or from start()
+    // (never from create()); the SSL is freed and polling stopped before.
     // The owner must not destroy the Handshake inside this call (defer).
     using Completion = std::function<void(Handshake&, HandshakeResult&&)>;
 
     // Checks the lent fd (a non-blocking stream socket) and sets up the
     // SSL; nothing is read or written before start().
-    static Result<std::unique_ptr<Handshake>> create(uv_loop_t* loop, const ServiceContext& service,
+    static Result<std::unique_ptr<Handshake>> create(uv_loop_t* loop, FdPoller* poller,
+                                                     const ServiceContext& service,
                                                      const HandshakeRequest& request, UniqueFd fd,
                                                      Completion done);
     ~Handshake();
     Handshake(const Handshake&) = delete;
     Handshake& operator=(const Handshake&) = delete;
 
-    // Arms the poll (server: readable, for the ClientHello; client:
-    // writable, to send ours) and the deadline timer.
+    // Arms the deadline timer and starts: a server reads the ClientHello
+    // at once (netproc lends the socket once all of it has arrived, so a
+    // wait for readability would be one more loop turn and two epoll_ctl),
+    // and may finish (a fatal alert) before this returns; a client waits
+    // for the socket to be writable, to send its ClientHello.
     void start();
     // Stops without a completion (the job's channel is gone). Safe from
     // any callback; the fd is closed when the object is destroyed.
@@ -124,7 +130,7 @@ private:
     bool client_ = false;
     std::vector<uint8_t> out_;  // handshake bytes not yet sent
     size_t out_off_ = 0;
-    std::unique_ptr<UvPoll> poll_;
+    std::optional<FdWatch> watch_;
     std::unique_ptr<UvTimer> deadline_;
     uint64_t started_ms_ = 0;
     bool want_read_ = false;

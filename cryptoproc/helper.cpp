@@ -97,8 +97,11 @@ const Helper::PeerSpec Helper::kPeers[] = {
 
 // ---------------------------------------------------------------------------
 
-JobTable::JobTable(uv_loop_t* loop, uint32_t helper_generation)
-    : loop_(loop), generation_(helper_generation), reaper_(loop, [this] { graveyard_.clear(); }) {}
+JobTable::JobTable(uv_loop_t* loop, FdPoller* poller, uint32_t helper_generation)
+    : loop_(loop),
+      poller_(poller),
+      generation_(helper_generation),
+      reaper_(loop, [this] { graveyard_.clear(); }) {}
 
 JobTable::~JobTable() {
     jobs_.clear();
@@ -123,7 +126,7 @@ std::optional<ipc::HandshakeFailed> JobTable::start(uint64_t job_id, const ipc::
     req.helper_generation = generation_;
     req.server_name = job.server_name;
     auto hs =
-        Handshake::create(loop_, *service, req, std::move(fd),
+        Handshake::create(loop_, poller_, *service, req, std::move(fd),
                           [this, reply = std::move(reply)](Handshake& h, HandshakeResult&& r) {
                               on_done(h, std::move(r), reply);
                           });
@@ -206,11 +209,11 @@ void JobTable::expire_all(const std::string& why) {
 
 // ---------------------------------------------------------------------------
 
-Helper::Helper(uv_loop_t* loop, const ChildArgs& args, UniqueFd control)
+Helper::Helper(uv_loop_t* loop, FdPoller* poller, const ChildArgs& args, UniqueFd control)
     : loop_(loop),
       args_(args),
       channel_reaper_(loop, [this] { reap_channels(); }),
-      jobs_(loop, args.generation),
+      jobs_(loop, poller, args.generation),
       drain_timer_(loop, [this] { drain_deadline(); }),
       flush_timer_(loop, [this] {
           bool flushed = !netproc_ || netproc_->failed() || netproc_->queued() == 0;

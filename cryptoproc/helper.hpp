@@ -33,15 +33,17 @@ class JobTable {
 public:
     using Reply = std::function<void(uint64_t job_id, HandshakeResult&&)>;
 
-    JobTable(uv_loop_t* loop, uint32_t helper_generation);
+    JobTable(uv_loop_t* loop, FdPoller* poller, uint32_t helper_generation);
     ~JobTable();
     JobTable(const JobTable&) = delete;
     JobTable& operator=(const JobTable&) = delete;
 
     // Starts a handshake on a lent socket. A failure to start comes back as
     // the returned HANDSHAKE_FAILED (the caller replies with it); otherwise
-    // reply is called once, from a loop callback, unless the job is
-    // aborted. service null: unknown service.
+    // reply is called once, unless the job is aborted: from a loop
+    // callback, or from inside start() when the handshake ends at once
+    // (a ClientHello that is already a fatal error). service null: unknown
+    // service.
     std::optional<ipc::HandshakeFailed> start(uint64_t job_id, const ipc::HandshakeJob& job,
                                               const ServiceContext* service, UniqueFd fd,
                                               Reply reply);
@@ -61,6 +63,7 @@ private:
     void bury(std::unique_ptr<Handshake> hs);
 
     uv_loop_t* loop_;
+    FdPoller* poller_;
     uint32_t generation_;
     std::unordered_map<uint64_t, std::unique_ptr<Handshake>> jobs_;
     std::vector<std::unique_ptr<Handshake>> graveyard_;
@@ -71,7 +74,7 @@ private:
 class Helper {
 public:
     // Takes the control channel (fd 3); the loop runs until finish().
-    Helper(uv_loop_t* loop, const ChildArgs& args, UniqueFd control);
+    Helper(uv_loop_t* loop, FdPoller* poller, const ChildArgs& args, UniqueFd control);
     ~Helper();
     Helper(const Helper&) = delete;
     Helper& operator=(const Helper&) = delete;

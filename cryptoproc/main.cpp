@@ -12,6 +12,7 @@
 #include <csignal>
 
 #include "common/child_bootstrap.hpp"
+#include "common/fd_poller.hpp"
 #include "common/log.hpp"
 #include "common/sandbox.hpp"
 #include "common/sandbox_selftest.hpp"
@@ -56,6 +57,13 @@ int main(int argc, char** argv) {
         LOG_ERROR("event=exit reason=\"uv_loop_init: %s\"", uv_strerror(rc));
         return 1;
     }
+    // The lent sockets' epoll set (common/fd_poller.hpp), made before the
+    // sandbox, which allows no epoll_create1.
+    auto poller = FdPoller::create(&loop);
+    if (!poller) {
+        LOG_ERROR("event=exit reason=\"%s\"", poller.error().message.c_str());
+        return 1;
+    }
     // No socket of its own, no file, exec or ptrace from here on
     // (cryptoproc/sandbox_policy.cpp). Keys arrive after this.
     if (auto s = sandbox::enter(cryptoproc::sandbox_policy(), args->identity); !s) {
@@ -64,11 +72,12 @@ int main(int argc, char** argv) {
     }
     int code;
     {
-        cryptoproc::Helper helper(&loop, *args, UniqueFd(kControlFd));
+        cryptoproc::Helper helper(&loop, poller->get(), *args, UniqueFd(kControlFd));
         LOG_INFO("event=started generation=%u", args->generation);
         uv_run(&loop, UV_RUN_DEFAULT);
         code = helper.exit_code();
     }
+    poller->reset();
     uv_run(&loop, UV_RUN_DEFAULT);  // the handles' close callbacks
     uv_loop_close(&loop);
     return code;

@@ -27,12 +27,12 @@
 #include <vector>
 
 #include "common/address.hpp"
+#include "common/fd_poller.hpp"
 #include "common/unique_fd.hpp"
 #include "common/uv_handles.hpp"
 #include "ipc/handoff.hpp"
 #include "netproc/buffer_pool.hpp"
 #include "netproc/connection_limits.hpp"
-#include "netproc/fd_poller.hpp"
 #include "netproc/helper_pool.hpp"
 #include "netproc/metrics_registry.hpp"
 #include "netproc/peer_address.hpp"
@@ -156,7 +156,7 @@ private:
     bool client_mode_;
     UniqueFd tls_fd_;
     UniqueFd plain_fd_;
-    // Kept inside the connection (no allocation; see netproc/fd_poller.hpp).
+    // Kept inside the connection (no allocation; see common/fd_poller.hpp).
     // The TLS socket's watch: PROXY header, ClientHello, a client-mode
     // connect, then proxying (watch_tls()); none while a helper has it.
     std::optional<FdWatch> tls_poll_;

@@ -7,10 +7,10 @@
 #include <cstdio>
 
 #include "common/child_bootstrap.hpp"
+#include "common/fd_poller.hpp"
 #include "common/log.hpp"
 #include "common/sandbox.hpp"
 #include "common/sandbox_selftest.hpp"
-#include "netproc/fd_poller.hpp"
 #include "netproc/netproc.hpp"
 #include "netproc/record_layer.hpp"
 #include "netproc/sandbox_policy.hpp"
@@ -48,9 +48,9 @@ int main(int argc, char** argv) {
 
     uv_loop_t loop;
     uv_loop_init(&loop);
-    // Connection sockets' epoll set (netproc/fd_poller.hpp), made before
+    // Connection sockets' epoll set (common/fd_poller.hpp), made before
     // the sandbox, which allows no epoll_create1.
-    auto poller = netproc::FdPoller::create(&loop);
+    auto poller = FdPoller::create(&loop);
     if (!poller) {
         LOG_ERROR("event=exit reason=\"%s\"", poller.error().message.c_str());
         return 1;

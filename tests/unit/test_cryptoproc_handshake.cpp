@@ -3,10 +3,13 @@
 // its own copy, as netproc does), and the exported keys checked against
 // the client's key log and on the wire.
 #include <fcntl.h>
+#include <poll.h>
 #include <sys/socket.h>
+#include <unistd.h>
 
 #include <catch2/catch.hpp>
 
+#include <cerrno>
 #include <map>
 #include <memory>
 
@@ -27,6 +30,7 @@ constexpr uint32_t kGeneration = 42;
 // One service, a job table and a loop.
 struct Engine {
     TestLoop loop;
+    std::unique_ptr<FdPoller> poller;
     std::unique_ptr<ServiceContext> service;
     std::unique_ptr<JobTable> jobs;
     std::map<uint64_t, HandshakeResult> results;
@@ -37,10 +41,14 @@ struct Engine {
         INFO((s.ok() ? std::string() : s.message()));
         REQUIRE(s.ok());
         service = std::move(*s);
-        jobs = std::make_unique<JobTable>(loop.get(), kGeneration);
+        auto p = FdPoller::create(loop.get());
+        REQUIRE(p.ok());
+        poller = std::move(*p);
+        jobs = std::make_unique<JobTable>(loop.get(), poller.get(), kGeneration);
     }
     ~Engine() {
         jobs.reset();
+        poller.reset();
         CHECK(loop.close() == 0);  // every handle closed: nothing leaked
     }
 
@@ -412,6 +420,16 @@ TEST_CASE("cryptoproc: jobs refused before they start", "[cryptoproc]") {
         CHECK(f->reason == ipc::FailReason::internal);
         CHECK(fcntl(c.get(), F_GETFL) == before);
     }
+    SECTION("a fd that is not a socket is refused") {
+        int p[2];
+        REQUIRE(pipe2(p, O_CLOEXEC | O_NONBLOCK) == 0);
+        UniqueFd rd(p[0]), wr(p[1]);
+        job.service_id = 1;
+        auto f = engine.jobs->start(1, job, engine.service.get(), std::move(rd), noop);
+        REQUIRE(f.has_value());
+        CHECK(f->reason == ipc::FailReason::internal);
+        CHECK(f->detail == "the lent fd is not a socket");
+    }
     SECTION("a job for the client role on a server service") {
         auto [c, s] = tcp_pair();
         job.service_id = 1;
@@ -421,6 +439,31 @@ TEST_CASE("cryptoproc: jobs refused before they start", "[cryptoproc]") {
         CHECK(f->reason == ipc::FailReason::internal);
         CHECK(f->detail.find("job role client, service role server") != std::string::npos);
     }
+}
+
+TEST_CASE("cryptoproc: a first record already in the socket is read as the job starts",
+          "[cryptoproc]") {
+    // netproc lends the socket once the whole first record is there: the
+    // helper answers it inside start(), with no loop turn in between (here
+    // the answer to bytes that are not TLS: a failure, and no alert).
+    Engine engine(both_keys());
+    auto [c, s] = tcp_pair();
+    const char http[] = "GET / HTTP/1.1\r\nHost: example.test\r\n\r\n";
+    REQUIRE(send(c.get(), http, sizeof http - 1, 0) == static_cast<ssize_t>(sizeof http - 1));
+    pollfd arrived{s.get(), POLLIN, 0};
+    REQUIRE(poll(&arrived, 1, 5000) == 1);
+    engine.lend(1, s.get());
+    REQUIRE(engine.results.count(1) == 1);
+    const auto& f = failed_of(engine.results.at(1));
+    CAPTURE(f.detail);
+    CHECK(f.reason == ipc::FailReason::io_error);
+    CHECK(f.detail.find("peer does not speak TLS") != std::string::npos);
+    CHECK(engine.jobs->in_flight() == 0);
+    // Nothing was sent back, and the socket is still netproc's to close.
+    uint8_t buf[16];
+    CHECK(recv(c.get(), buf, sizeof buf, MSG_DONTWAIT) < 0);
+    CHECK(errno == EAGAIN);
+    CHECK((fcntl(s.get(), F_GETFL) & O_NONBLOCK) != 0);
 }
 
 TEST_CASE("cryptoproc: aborted jobs get no reply and release their fd", "[cryptoproc]") {

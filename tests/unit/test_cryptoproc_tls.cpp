@@ -27,6 +27,7 @@ namespace {
 // Several services in one loop, as one helper has them.
 struct Helperish {
     TestLoop loop;
+    std::unique_ptr<FdPoller> poller;
     std::map<uint32_t, std::unique_ptr<ServiceContext>> services;
     std::unique_ptr<JobTable> jobs;
     std::map<uint64_t, HandshakeResult> results;
@@ -34,10 +35,14 @@ struct Helperish {
 
     Helperish() {
         REQUIRE(key_export_init().ok());
-        jobs = std::make_unique<JobTable>(loop.get(), 1);
+        auto p = FdPoller::create(loop.get());
+        REQUIRE(p.ok());
+        poller = std::move(*p);
+        jobs = std::make_unique<JobTable>(loop.get(), poller.get(), 1);
     }
     ~Helperish() {
         jobs.reset();
+        poller.reset();
         CHECK(loop.close() == 0);
     }
     ServiceContext& add(const ServiceSpec& spec) {

@@ -1,4 +1,4 @@
-#include "netproc/fd_poller.hpp"
+#include "common/fd_poller.hpp"
 
 #include <sys/epoll.h>
 
@@ -8,7 +8,7 @@
 
 #include "common/log.hpp"
 
-namespace tlsward::netproc {
+namespace tlsward {
 
 namespace {
 constexpr size_t kBatch = 256;
@@ -106,4 +106,4 @@ bool FdWatch::control(int op, uint32_t mask) {
     return false;
 }
 
-}  // namespace tlsward::netproc
+}  // namespace tlsward

@@ -1,5 +1,6 @@
-// Readiness of connection sockets, from an epoll set of netproc's own that
-// the libuv loop watches as one descriptor (still one loop, one thread).
+// Readiness of sockets, from an epoll set of the process's own that the
+// libuv loop watches as one descriptor (still one loop, one thread): netproc
+// watches its connections and targets here, a crypto helper its lent sockets.
 //
 // Why not a uv_poll_t per socket: libuv 1.44's uv_poll_init probes the fd
 // with EPOLL_CTL_ADD + DEL and sets O_NONBLOCK again with ioctl, and every
@@ -8,7 +9,8 @@
 // of one connection), and each uv_poll_t is 160 bytes on the heap. Here a
 // change of interest is one EPOLL_CTL_MOD, the first one an ADD, the last
 // a DEL: 5 calls for a proxied connection, and a watch is 56 bytes kept
-// inside the connection.
+// inside its owner. Nothing here changes the fd's flags, which matters for
+// a helper: its lent socket's open file description is netproc's too.
 #pragma once
 
 #include <uv.h>
@@ -22,7 +24,7 @@
 #include "common/unique_fd.hpp"
 #include "common/uv_handles.hpp"
 
-namespace tlsward::netproc {
+namespace tlsward {
 
 class FdWatch;
 
@@ -87,4 +89,4 @@ private:
     Callback cb_;
 };
 
-}  // namespace tlsward::netproc
+}  // namespace tlsward
