@@ -3,6 +3,7 @@
 // One libuv loop; prints "listening ADDR:PORT" on stdout once it accepts
 // (with port 0 the kernel's choice), runs until SIGINT or SIGTERM.
 #include <netinet/in.h>
+#include <sched.h>
 #include <uv.h>
 
 #include <cstdio>
@@ -177,6 +178,16 @@ Status run_backend(const Options& o) {
         std::printf("listening %s:%d\n", host, port);
     }
     std::fflush(stdout);
+    if (o.realtime) {
+        // Like the ping thread: the echo is measuring equipment, and in a
+        // real deployment the service behind the front is not scheduled
+        // against the load generator.
+        sched_param sp{};
+        sp.sched_priority = 10;
+        if (sched_setscheduler(0, SCHED_FIFO, &sp) != 0)
+            std::fprintf(stderr, "backend: SCHED_FIFO refused (%s); normal priority\n",
+                         std::strerror(errno));
+    }
 
     uv_signal_t sigint;
     uv_signal_t sigterm;

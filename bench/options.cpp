@@ -121,6 +121,7 @@ std::vector<Flag> flags() {
          [](Options& o, const std::string& v) { return parse_pid_list("", v, o.supervisor_pids); }},
         {"--json", false, boolean(&Options::json)},
         {"--quiet", false, boolean(&Options::quiet)},
+        {"--realtime", false, boolean(&Options::realtime)},
     };
 }
 
@@ -244,6 +245,8 @@ modes:
 options:
   --connect ADDR:PORT       the server under test (numeric; [v6]:port)
   --listen ADDR:PORT        backend mode: where to listen
+  --realtime                backend mode: run SCHED_FIFO when allowed (for the ping test,
+                            so the backend's own scheduling delays are not the server's)
   --duration S              measured time per phase (default 5)
   --warmup S                load before measuring (default 1)
   --threads N               client event loops, one thread each (default 1)

@@ -55,6 +55,7 @@ struct Options {
 
     bool json = false;
     bool quiet = false;
+    bool realtime = false;  // backend: SCHED_FIFO when allowed
 };
 
 // Parses argv (argv[1] is the mode). On error the message names the option.

@@ -49,6 +49,8 @@ Result<ChildArgs> parse_child_args(int argc, char** argv) {
         } else if (k == "--log-level" && parse_log_level(v, a.log_level)) {
         } else if (int nice = 0; k == "--nice" && parse_nice(v, nice)) {
             a.nice = nice;
+        } else if (k == "--realtime" && parse_u32(v, n) && n >= 1 && n <= 99) {
+            a.realtime_priority = static_cast<int>(n);
         } else if (k == "--uid" && parse_u32(v, n)) {
             a.identity.uid = static_cast<uid_t>(n);
         } else if (k == "--gid" && parse_u32(v, n)) {
@@ -87,6 +89,7 @@ void child_bootstrap(const ChildArgs& args, const std::string& comm_name) {
     // Before the sandbox: /proc/self/autogroup is root's once the process
     // is not dumpable, and the user it becomes could not write it.
     if (args.nice) join_own_scheduling_group(*args.nice);
+    if (args.realtime_priority > 0) enter_realtime(args.realtime_priority);
 }
 
 }  // namespace tlsward

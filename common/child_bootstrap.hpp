@@ -4,6 +4,7 @@
 // execs children as:
 //
 //   <exe> --slot N --generation G --parent-pid P [--log-level L] [--nice N]
+//         [--realtime PRIORITY]
 //         [--uid U --gid G [--chroot DIR]]
 //
 // with argv[0] set to the process title ("tlsward: netproc",
@@ -43,6 +44,7 @@ struct ChildArgs {
     std::string sandbox_selftest;  // the probe to run; empty = a normal start
     bool journal = false;          // kJournalFd is a journal socket
     std::optional<int> nice;       // join_own_scheduling_group(nice) at start
+    int realtime_priority = 0;     // > 0: enter_realtime(it) at start
 };
 
 Result<ChildArgs> parse_child_args(int argc, char** argv);
@@ -50,8 +52,8 @@ Result<ChildArgs> parse_child_args(int argc, char** argv);
 // Sets PR_SET_PDEATHSIG and checks the parent is still the one that started
 // us (it may have died between fork and prctl). Sets the thread name shown
 // by top/ps -L (15 chars). Exits the process on failure. With --nice: a
-// session and autogroup of its own at that nice value
-// (common/scheduling_group.hpp).
+// session and autogroup of its own at that nice value; with --realtime,
+// SCHED_RR at that priority (common/scheduling_group.hpp).
 void child_bootstrap(const ChildArgs& args, const std::string& comm_name);
 
 }  // namespace tlsward

@@ -1,5 +1,6 @@
 #include "common/scheduling_group.hpp"
 
+#include <sched.h>
 #include <sys/resource.h>
 #include <unistd.h>
 
@@ -27,6 +28,18 @@ const char* why_refused(int e) {
 }
 
 }  // namespace
+
+void enter_realtime(int priority) {
+    sched_param param{};
+    param.sched_priority = priority;
+    if (sched_setscheduler(0, SCHED_RR | SCHED_RESET_ON_FORK, &param) == 0) return;
+    int e = errno;
+    LOG_INFO("event=realtime_unavailable priority=%d error=\"%s\" reason=\"%s\"", priority,
+             strerror(e),
+             e == EPERM ? "SCHED_RR needs CAP_SYS_NICE or RLIMIT_RTPRIO (LimitRTPRIO= in a systemd "
+                          "unit); the process runs as a normal one"
+                        : "unexpected; the process runs as a normal one");
+}
 
 bool read_autogroup_nice(const char* path, int& nice) {
     FILE* f = fopen(path, "re");

@@ -23,6 +23,19 @@ namespace tlsward {
 // the child runs on: priority is an optimization, never a reason to fail.
 void join_own_scheduling_group(int nice);
 
+// SCHED_RR at `priority` (1-99), with SCHED_RESET_ON_FORK. Measured on 2
+// cores shared with a load generator, a normal netproc, even at nice -5 in
+// an autogroup of its own, was often left runnable for one to several ms
+// behind a helper or another program finishing its slice: established
+// traffic waited, and so did the handshake pipeline (helpers idle for want
+// of jobs, cores idle). A real-time netproc runs the moment it is woken.
+// It needs CAP_SYS_NICE or RLIMIT_RTPRIO >= priority (LimitRTPRIO= in a
+// systemd unit); without either, one info line, and the process runs on as
+// a normal one. The kernel's real-time throttling (sched_rt_runtime_us,
+// 95 % of each second by default) leaves the rest of the machine a share
+// even if netproc is busy for a whole second.
+void enter_realtime(int priority);
+
 // "/autogroup-42 nice 10" from `path` -> 10; false if there is no such file
 // (a kernel without autogroups) or it reads otherwise.
 bool read_autogroup_nice(const char* path, int& nice);

@@ -19,6 +19,13 @@ namespace tlsward::supervisor {
 // supervisor: a user trying tlsward unprivileged is not doing wrong).
 void set_child_nice(const std::string& name, pid_t pid, int nice);
 
+// Its scheduling policy, for a reload that changes
+// netproc_realtime_priority: SCHED_RR at `priority`, or back to a normal
+// process (its nice value unchanged) for 0. Changing another user's
+// process needs CAP_SYS_NICE: without it, one info line, and the value
+// applies when netproc next starts.
+void set_child_realtime(const std::string& name, pid_t pid, int priority);
+
 // And its autogroup's (common/scheduling_group.hpp), for a reload that
 // changes netproc_nice. Writing another process's /proc/PID/autogroup
 // needs root (the children are not dumpable, so the file is root's): as

@@ -44,6 +44,7 @@ constexpr OptionSpec kTunnelOptions[] = {
     {"--cert", true, true},
     {"--key", true, true},
     {"--helpers", true, false},
+    {"--netproc-realtime-priority", true, false},
     {"--handshake-timeout", true, false},
     {"--connect-timeout", true, false},
     {"--idle-timeout", true, false},
@@ -344,6 +345,10 @@ Status build_tunnel(const Parsed& p, const std::string& command, Command& cmd) {
             auto n = parse_count(o.name, v, kMaxHelpers);
             if (!n) return n.error();
             config.global.helpers = static_cast<unsigned>(n.value());
+        } else if (o.name == "--netproc-realtime-priority") {
+            auto n = parse_count(o.name, v, kMaxRealtimePriority);
+            if (!n) return n.error();
+            config.global.netproc_realtime_priority = static_cast<int>(n.value());
         } else if (o.name == "--handshake-timeout") {
             auto t =
                 parse_timeout(o.name, v, kMinHandshakeTimeoutMs, kMaxHandshakeTimeoutMs, false);
@@ -533,7 +538,7 @@ std::string usage_text() {
         "                 [--listen ADDR:PORT ...] [--cert FILE --key FILE ...]\n"
         "                 [--helpers N] [--handshake-timeout SECONDS] [--connect-timeout SECONDS]\n"
         "                 [--idle-timeout SECONDS] [--drain-time SECONDS] [--name NAME]\n"
-        "                 [--log-level LEVEL]\n"
+        "                 [--log-level LEVEL] [--netproc-realtime-priority N]\n"
         "                 [--rate-limit BYTES_PER_S] [--key-update-bytes N] [--record-size N]\n"
         "                 [--max-connections N] [--max-connections-per-source N]\n"
         "                 [--control PATH] [--metrics ADDR:PORT|unix:PATH]\n"

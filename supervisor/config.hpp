@@ -93,6 +93,10 @@ struct GlobalConfig {
     // on the machine at nice 0, such as the backend or a load generator).
     // Lowering it needs CAP_SYS_NICE; without it netproc stays at 0.
     int netproc_nice = -5;
+    // Above 0: netproc runs SCHED_RR at this real-time priority, ahead of
+    // every process at any nice value (opt-in; needs CAP_SYS_NICE or
+    // RLIMIT_RTPRIO). 0: netproc stays a normal process at netproc_nice.
+    int netproc_realtime_priority = 0;
     // Session tickets: keys shared by all helpers, generated and rotated
     // by the supervisor, or read from a file several instances share.
     std::string ticket_key_file;                    // empty: generated
@@ -168,6 +172,7 @@ inline constexpr uint64_t kMaxRate = uint64_t{1} << 40;  // 1 TiB/s: "unlimited"
 inline constexpr uint32_t kMinRecordSize = 512;
 inline constexpr int kMaxHelperNice = 19;
 inline constexpr int kMinNetprocNice = -20;
+inline constexpr int kMaxRealtimePriority = 99;
 // [a-zA-Z0-9_.-]{1,64}.
 bool valid_service_name(std::string_view name);
 

@@ -42,6 +42,7 @@ constexpr const char* kGlobalKeys[] = {
     "rate_burst",
     "helper_nice",
     "netproc_nice",
+    "netproc_realtime_priority",
     // TLS sessions (config_tls.cpp)
     "ticket_key_file",
     "ticket_key_rotation",
@@ -480,6 +481,9 @@ private:
             else
                 g.netproc_nice = static_cast<int>(i->get());
         }
+        if (const toml::node* n = t.get("netproc_realtime_priority");
+            n && get_uint(*n, pre + "netproc_realtime_priority", 0, kMaxRealtimePriority, u))
+            g.netproc_realtime_priority = static_cast<int>(u);
         get_rates(t, "", pre, g.read_rate, g.write_rate);
         parse_global_tls(t, pre, g);
         if (const toml::node* n = t.get("chroot_dir")) {

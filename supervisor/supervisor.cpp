@@ -262,6 +262,10 @@ Status Supervisor::spawn(Child& c) {
                  "--parent-pid", std::to_string(getpid()),
                  "--log-level",  level_arg(config.config.global.log_level),
                  "--nice",       std::to_string(nice)};
+    if (is_netproc && config.config.global.netproc_realtime_priority > 0) {
+        spec.args.push_back("--realtime");
+        spec.args.push_back(std::to_string(config.config.global.netproc_realtime_priority));
+    }
     for (std::string& a : identity_args(is_netproc ? config.users.netproc : config.users.helper))
         spec.args.push_back(std::move(a));
     spec.control_fd = theirs.get();
@@ -773,6 +777,8 @@ void Supervisor::commit_reload() {
         set_child_nice(netproc_.name(), netproc_.pid, active_->config.config.global.netproc_nice);
         netproc_autogroup_.set(netproc_.name(), netproc_.pid,
                                active_->config.config.global.netproc_nice);
+        set_child_realtime(netproc_.name(), netproc_.pid,
+                           active_->config.config.global.netproc_realtime_priority);
     }
     for (auto& h : helpers_) {
         if (h->role != ipc::ProcessRole::cryptoproc || h->retiring ||

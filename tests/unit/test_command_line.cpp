@@ -82,6 +82,8 @@ TEST_CASE("command line: server quick mode builds one service", "[config][comman
                           "--key=rsa.key",
                           "--helpers",
                           "3",
+                          "--netproc-realtime-priority",
+                          "1",
                           "--handshake-timeout",
                           "5",
                           "--connect-timeout=250ms",
@@ -97,6 +99,7 @@ TEST_CASE("command line: server quick mode builds one service", "[config][comman
     CHECK(c.control_path == "/run/x.sock");
     CHECK(c.config.source == "command line");
     CHECK(c.config.global.helpers == 3);
+    CHECK(c.config.global.netproc_realtime_priority == 1);
     CHECK(c.config.global.log_level == LogLevel::debug);
     REQUIRE(c.config.services.size() == 1);
     const ServiceConfig& s = c.config.services[0];
@@ -161,6 +164,8 @@ TEST_CASE("command line: server errors name the flag", "[config][command_line]")
           "option --helpers must be a whole number from 0 to 1024, got \"-1\"");
     CHECK(with({"--helpers=two"}) ==
           "option --helpers must be a whole number from 0 to 1024, got \"two\"");
+    CHECK(with({"--netproc-realtime-priority", "100"}) ==
+          "option --netproc-realtime-priority must be a whole number from 0 to 99, got \"100\"");
     CHECK(with({"--handshake-timeout", "ten"}) ==
           "option --handshake-timeout must be a number of seconds or a duration like \"10s\" "
           "or \"500ms\", got \"ten\"");

@@ -130,10 +130,12 @@ cert = "/c.pem"
 )");
     CHECK(d.global.netproc_nice == -5);
     CHECK(d.global.helper_nice == 10);
+    CHECK(d.global.netproc_realtime_priority == 0);
     Config c = parse_ok(R"(
 [global]
 netproc_nice = -12
 helper_nice = 19
+netproc_realtime_priority = 1
 [[service]]
 name = "web"
 listen = "127.0.0.1:8443"
@@ -142,6 +144,17 @@ cert = "/c.pem"
 )");
     CHECK(c.global.netproc_nice == -12);
     CHECK(c.global.helper_nice == 19);
+    CHECK(c.global.netproc_realtime_priority == 1);
+    CHECK(parse_error(R"(
+[global]
+netproc_realtime_priority = 100
+[[service]]
+name = "web"
+listen = "127.0.0.1:8443"
+target = "127.0.0.1:8080"
+cert = "/c.pem"
+)") == "tlsward.toml:2: global: netproc_realtime_priority must be an integer from 0 to 99, got "
+       "100");
     CHECK(parse_error(R"(
 [global]
 netproc_nice = 3
