@@ -27,8 +27,10 @@ void join_own_scheduling_group(int nice);
 // cores shared with a load generator, a normal netproc, even at nice -5 in
 // an autogroup of its own, was often left runnable for one to several ms
 // behind a helper or another program finishing its slice: established
-// traffic waited, and so did the handshake pipeline (helpers idle for want
-// of jobs, cores idle). A real-time netproc runs the moment it is woken.
+// traffic waited (and, with a one-thread load generator, so did the
+// handshake pipeline: helpers without jobs, cores idle). A real-time
+// netproc runs the moment it is woken; what that costs (bulk transfer
+// reads less at a time) is in docs/operations.md, "Real-time netproc".
 // It needs CAP_SYS_NICE or RLIMIT_RTPRIO >= priority (LimitRTPRIO= in a
 // systemd unit); without either, one info line, and the process runs on as
 // a normal one. The kernel's real-time throttling (sched_rt_runtime_us,
