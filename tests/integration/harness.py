@@ -246,6 +246,24 @@ def ensure_supervisor_user():
     return pwd.getpwnam(SUPERVISOR_USER)
 
 
+def unit_files(tmp, cert, key):
+    """What the unit's user may read and write, under `tmp` (a TempDir whose
+    folder is 0755): copies of `cert` and `key` it owns in a 0700 folder,
+    and a run directory of its own. Returns (cert, key, run directory)."""
+    user = ensure_supervisor_user()
+    keydir = os.path.join(tmp.path, "keys")
+    os.mkdir(keydir, 0o700)
+    unit_cert, unit_key = os.path.join(keydir, "web.crt"), os.path.join(keydir, "web.key")
+    for src, dst in ((cert, unit_cert), (key, unit_key)):
+        shutil.copy(src, dst)
+        os.chown(dst, user.pw_uid, user.pw_gid)
+    os.chown(keydir, user.pw_uid, user.pw_gid)
+    rundir = os.path.join(tmp.path, "run")
+    os.mkdir(rundir, 0o755)
+    os.chown(rundir, user.pw_uid, user.pw_gid)
+    return unit_cert, unit_key, rundir
+
+
 def unit_like(caps=UNIT_CAPS):
     """A Tlsward wrapper that runs it as the unit does: user SUPERVISOR_USER,
     only `caps` (inheritable, ambient and bounding), no_new_privs."""

@@ -11,7 +11,6 @@ event=realtime_unavailable names what is missing, and traffic flows; with
 RLIMIT_RTPRIO 1 (LimitRTPRIO=1, where the test may raise it) netproc gets
 SCHED_RR 1."""
 import os
-import shutil
 import subprocess
 
 from harness import *
@@ -101,17 +100,7 @@ log("ok: as root netproc is SCHED_RR 1 when asked, 3 after a reload, a normal pr
     "nice -5 for 0 (the default); the helpers never real-time")
 
 # --- As the packaged unit runs it ---------------------------------------------
-sup_user = ensure_supervisor_user()
-keydir = os.path.join(tmp.path, "keys")
-os.mkdir(keydir, 0o700)
-unit_cert, unit_key = os.path.join(keydir, "web.crt"), os.path.join(keydir, "web.key")
-for src, dst in ((cert, unit_cert), (key, unit_key)):
-    shutil.copy(src, dst)
-    os.chown(dst, sup_user.pw_uid, sup_user.pw_gid)
-os.chown(keydir, sup_user.pw_uid, sup_user.pw_gid)
-rundir = os.path.join(tmp.path, "run")
-os.mkdir(rundir, 0o755)
-os.chown(rundir, sup_user.pw_uid, sup_user.pw_gid)
+unit_cert, unit_key, rundir = unit_files(tmp, cert, key)
 
 
 def run_as_unit(wrapper):

@@ -17,7 +17,6 @@ takes one autogroup change per 100 ms): with the unit's LimitNICE=25
 get their values (the helpers wait their turn); without either netproc
 keeps 0 and one info line says why."""
 import os
-import shutil
 import subprocess
 
 from harness import *
@@ -121,17 +120,7 @@ log("ok: as root each child has its own autogroup (netproc -5, helpers +10); "
     "a reload makes them -2 and +4")
 
 # --- As the packaged unit runs it -------------------------------------------
-sup_user = ensure_supervisor_user()
-keydir = os.path.join(tmp.path, "keys")
-os.mkdir(keydir, 0o700)
-unit_cert, unit_key = os.path.join(keydir, "web.crt"), os.path.join(keydir, "web.key")
-for src, dst in ((cert, unit_cert), (key, unit_key)):
-    shutil.copy(src, dst)
-    os.chown(dst, sup_user.pw_uid, sup_user.pw_gid)
-os.chown(keydir, sup_user.pw_uid, sup_user.pw_gid)
-rundir = os.path.join(tmp.path, "run")
-os.mkdir(rundir, 0o755)
-os.chown(rundir, sup_user.pw_uid, sup_user.pw_gid)
+unit_cert, unit_key, rundir = unit_files(tmp, cert, key)
 
 def run_as_unit(wrapper):
     port = free_port()
