@@ -132,8 +132,7 @@ void Handshake::start() {
     if (client_) {
         // A connected socket is writable at once: the first poll callback
         // writes our ClientHello.
-        if (!watch_->set_events(UV_WRITABLE))
-            fail(ipc::FailReason::internal, 0, "epoll_ctl refused the lent socket's watch");
+        watch_for(UV_WRITABLE);
         return;
     }
     want_read_ = true;
@@ -286,6 +285,10 @@ void Handshake::update_poll() {
     int events = 0;
     if (want_read_ && !ssl_done_) events |= UV_READABLE;
     if (out_off_ < out_.size()) events |= UV_WRITABLE;
+    watch_for(events);
+}
+
+void Handshake::watch_for(int events) {
     // The kernel refused the watch (out of memory; logged): nothing would
     // wake this handshake before its deadline.
     if (!watch_->set_events(events))

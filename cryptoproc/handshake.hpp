@@ -112,6 +112,7 @@ private:
     void finish(HandshakeResult&& result);
     void stop_io();
     void update_poll();
+    void watch_for(int events);  // fails the handshake if the kernel refuses
 
     static void on_info(const SSL* ssl, int where, int ret);
     static void on_msg(int write_p, int version, int content_type, const void* buf, size_t len,

@@ -264,6 +264,20 @@ def unit_files(tmp, cert, key):
     return unit_cert, unit_key, rundir
 
 
+def run_as_unit(config, rundir, wrapper, write):
+    """`tlsward run` on `config`, which `write(config, port)` fills in, its
+    control socket in `rundir` (unit_files), started through `wrapper`
+    (unit_like(...), maybe after prlimit); returned once an echo went
+    through its port."""
+    import tls_client
+    port = free_port()
+    write(config, port)
+    tw = Tlsward(["run", "--config", config, "--control", os.path.join(rundir, "control")],
+                 wrapper=wrapper)
+    check(tls_client.echo_round_trip(port), "no echo on port %d" % port)
+    return tw
+
+
 def unit_like(caps=UNIT_CAPS):
     """A Tlsward wrapper that runs it as the unit does: user SUPERVISOR_USER,
     only `caps` (inheritable, ambient and bounding), no_new_privs."""

@@ -103,18 +103,14 @@ log("ok: as root netproc is SCHED_RR 1 when asked, 3 after a reload, a normal pr
 unit_cert, unit_key, rundir = unit_files(tmp, cert, key)
 
 
-def run_as_unit(wrapper):
-    port = free_port()
-    write_config(config, port, backend, unit_cert, unit_key, "netproc_realtime_priority = 1")
-    tw = Tlsward(["run", "--config", config, "--control", os.path.join(rundir, "control")],
-                 wrapper=wrapper)
-    check(tls_client.echo_round_trip(port), "no echo on port %d" % port)
-    return tw
+def as_unit(wrapper):
+    return run_as_unit(config, rundir, wrapper, lambda path, port: write_config(
+        path, port, backend, unit_cert, unit_key, "netproc_realtime_priority = 1"))
 
 
 # Lowering a limit needs nothing; netproc's nice value is not checked here
 # (without the unit's LimitNICE it may stay 0: test_scheduling_groups).
-tw = run_as_unit(["prlimit", "--rtprio=0:0"] + unit_like(UNIT_CAPS))
+tw = as_unit(["prlimit", "--rtprio=0:0"] + unit_like(UNIT_CAPS))
 tw.wait_for(r"netproc\[\d+\]: event=realtime_unavailable priority=1 .*RLIMIT_RTPRIO")
 check_sched(tw, (SCHED_OTHER, 0, None), what="as the unit without RLIMIT_RTPRIO")
 check(tw.stop() == 0, "tlsward exit status")
@@ -124,7 +120,7 @@ log("ok: as %s without CAP_SYS_NICE or RLIMIT_RTPRIO netproc stays a normal proc
 
 # Raising the hard limit needs CAP_SYS_RESOURCE, which some containers' root lacks.
 if subprocess.run(["prlimit", "--rtprio=1:1", "true"], capture_output=True).returncode == 0:
-    tw = run_as_unit(["prlimit", "--rtprio=1:1"] + unit_like(UNIT_CAPS))
+    tw = as_unit(["prlimit", "--rtprio=1:1"] + unit_like(UNIT_CAPS))
     check_sched(tw, (SCHED_RR, 1, None), what="as the unit with RLIMIT_RTPRIO 1")
     check(tw.count(r"event=realtime_unavailable") == 0, "refused:\n" + tw.log_text())
     check(tw.stop() == 0, "tlsward exit status")

@@ -122,17 +122,13 @@ log("ok: as root each child has its own autogroup (netproc -5, helpers +10); "
 # --- As the packaged unit runs it -------------------------------------------
 unit_cert, unit_key, rundir = unit_files(tmp, cert, key)
 
-def run_as_unit(wrapper):
-    port = free_port()
-    write_config(config, port, backend, unit_cert, unit_key)
-    tw = Tlsward(["run", "--config", config, "--control", os.path.join(rundir, "control")],
-                 wrapper=wrapper)
-    check(tls_client.echo_round_trip(port), "no echo on port %d" % port)
-    return tw
+def as_unit(wrapper):
+    return run_as_unit(config, rundir, wrapper, lambda path, port: write_config(
+        path, port, backend, unit_cert, unit_key))
 
 
 def may_lower_nice(how, wrapper):
-    tw = run_as_unit(wrapper)
+    tw = as_unit(wrapper)
     check_groups(tw, -5, 10, 3)
     check(tw.count(r"event=autogroup_nice_unavailable") == 0,
           "an autogroup value was refused:\n%s" % tw.log_text())
@@ -151,7 +147,7 @@ else:
         "the LimitNICE case is not run")
 may_lower_nice("CAP_SYS_NICE", unit_like(UNIT_CAPS + ["sys_nice"]))
 
-tw = run_as_unit(unit_like(UNIT_CAPS))
+tw = as_unit(unit_like(UNIT_CAPS))
 tw.wait_for(r"netproc\[\d+\]: event=autogroup_nice_unavailable nice=-5 .*CAP_SYS_NICE")
 check_groups(tw, 0, 10, 3)
 check(tw.stop() == 0, "tlsward exit status")

@@ -121,58 +121,28 @@ key = "/k.pem"
 }
 
 TEST_CASE("scheduling priorities: netproc ahead, helpers behind", "[config]") {
-    Config d = parse_ok(R"(
-[[service]]
-name = "web"
-listen = "127.0.0.1:8443"
-target = "127.0.0.1:8080"
-cert = "/c.pem"
-)");
+    // `global` lines (line 2 on) and one service.
+    auto with_global = [](const std::string& lines) {
+        return "[global]\n" + lines +
+               "\n[[service]]\nname = \"web\"\nlisten = \"127.0.0.1:8443\"\n"
+               "target = \"127.0.0.1:8080\"\ncert = \"/c.pem\"\n";
+    };
+    Config d = parse_ok(with_global("").c_str());
     CHECK(d.global.netproc_nice == -5);
     CHECK(d.global.helper_nice == 10);
     CHECK(d.global.netproc_realtime_priority == 0);
-    Config c = parse_ok(R"(
-[global]
-netproc_nice = -12
-helper_nice = 19
-netproc_realtime_priority = 1
-[[service]]
-name = "web"
-listen = "127.0.0.1:8443"
-target = "127.0.0.1:8080"
-cert = "/c.pem"
-)");
+    Config c = parse_ok(
+        with_global("netproc_nice = -12\nhelper_nice = 19\nnetproc_realtime_priority = 1").c_str());
     CHECK(c.global.netproc_nice == -12);
     CHECK(c.global.helper_nice == 19);
     CHECK(c.global.netproc_realtime_priority == 1);
-    CHECK(parse_error(R"(
-[global]
-netproc_realtime_priority = 100
-[[service]]
-name = "web"
-listen = "127.0.0.1:8443"
-target = "127.0.0.1:8080"
-cert = "/c.pem"
-)") == "tlsward.toml:2: global: netproc_realtime_priority must be an integer from 0 to 99, got "
-       "100");
-    CHECK(parse_error(R"(
-[global]
-netproc_nice = 3
-[[service]]
-name = "web"
-listen = "127.0.0.1:8443"
-target = "127.0.0.1:8080"
-cert = "/c.pem"
-)") == "tlsward.toml:2: global: netproc_nice must be an integer from -20 to 0, got 3");
-    CHECK(parse_error(R"(
-[global]
-netproc_nice = "high"
-[[service]]
-name = "web"
-listen = "127.0.0.1:8443"
-target = "127.0.0.1:8080"
-cert = "/c.pem"
-)") == "tlsward.toml:2: global: netproc_nice must be an integer from -20 to 0, got \"high\"");
+    CHECK(parse_error(with_global("netproc_realtime_priority = 100").c_str()) ==
+          "tlsward.toml:2: global: netproc_realtime_priority must be an integer from 0 to 99, got "
+          "100");
+    CHECK(parse_error(with_global("netproc_nice = 3").c_str()) ==
+          "tlsward.toml:2: global: netproc_nice must be an integer from -20 to 0, got 3");
+    CHECK(parse_error(with_global("netproc_nice = \"high\"").c_str()) ==
+          "tlsward.toml:2: global: netproc_nice must be an integer from -20 to 0, got \"high\"");
 }
 
 TEST_CASE("certificates: shorthand, tables, combined file, relative paths", "[config]") {
