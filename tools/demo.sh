@@ -18,6 +18,18 @@ if [ ! -s "$run/cert.pem" ] || ! openssl x509 -checkend 3600 -noout -in "$run/ce
 fi
 echo "hello from the backend behind tlsward" > "$run/www/index.html"
 
+# As root the daemon runs netproc and the helpers as the package's system
+# users (packaging/sysusers.d); a fresh machine has none until the package
+# is installed, so the demo makes them the way the package would.
+if [ "$(id -u)" -eq 0 ]; then
+  for user in tlsward tlsward-crypto; do
+    if ! getent passwd "$user" >/dev/null; then
+      useradd --system --no-create-home --home-dir / --shell /usr/sbin/nologin "$user"
+      echo "demo: created the system user $user (as the tlsward package does)"
+    fi
+  done
+fi
+
 if (exec 3<>"/dev/tcp/127.0.0.1/$backend_port") 2>/dev/null; then
   echo "demo: something already listens on 127.0.0.1:$backend_port; set TLSWARD_DEMO_BACKEND_PORT" >&2
   exit 1
