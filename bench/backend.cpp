@@ -3,7 +3,6 @@
 // One libuv loop; prints "listening ADDR:PORT" on stdout once it accepts
 // (with port 0 the kernel's choice), runs until SIGINT or SIGTERM.
 #include <netinet/in.h>
-#include <sched.h>
 #include <uv.h>
 
 #include <cstdio>
@@ -11,6 +10,7 @@
 #include <cstring>
 
 #include "bench/bulk_loop.hpp"
+#include "bench/measuring_priority.hpp"
 #include "bench/modes.hpp"
 #include "bench/protocol.hpp"
 
@@ -179,14 +179,10 @@ Status run_backend(const Options& o) {
     }
     std::fflush(stdout);
     if (o.realtime) {
-        // Like the ping thread: the echo is measuring equipment, and in a
-        // real deployment the service behind the front is not scheduled
-        // against the load generator.
-        sched_param sp{};
-        sp.sched_priority = 10;
-        if (sched_setscheduler(0, SCHED_FIFO, &sp) != 0)
+        // The loop thread, which serves every connection.
+        if (int e = enter_measuring_priority(); e != 0)
             std::fprintf(stderr, "backend: SCHED_FIFO refused (%s); normal priority\n",
-                         std::strerror(errno));
+                         std::strerror(e));
     }
 
     uv_signal_t sigint;

@@ -4,8 +4,6 @@
 // delays every message sent during it, not just one), carrying its send
 // time. Quiet phase first; then, with --flood N, N handshake loops start
 // on other threads and the same connection is measured again.
-#include <pthread.h>
-#include <sched.h>
 
 #include <atomic>
 #include <cstring>
@@ -14,6 +12,7 @@
 #include "bench/clock.hpp"
 #include "bench/handshake_loop.hpp"
 #include "bench/loop_thread.hpp"
+#include "bench/measuring_priority.hpp"
 #include "bench/modes.hpp"
 #include "bench/protocol.hpp"
 #include "bench/usage.hpp"
@@ -179,11 +178,7 @@ Status run_ping(const Options& o, Report& r) {
     std::string negotiated;
     std::atomic<bool> realtime{false};
     auto pinger = LoopThread::spawn(o, [&](uv_loop_t* loop, ClientContext& tls) {
-        // The measuring thread preempts the flood threads (when allowed), so
-        // the client's own load does not show up as the server's latency.
-        sched_param sp{};
-        sp.sched_priority = 10;
-        realtime = pthread_setschedparam(pthread_self(), SCHED_FIFO, &sp) == 0;
+        realtime = enter_measuring_priority() == 0;
         Pinger p(loop, tls, o, &quiet, o.flood > 0 ? &flood : nullptr, start, end);
         uv_run(loop, UV_RUN_DEFAULT);
         ping_error = p.error;

@@ -29,11 +29,23 @@ const char* why_refused(int e) {
 
 }  // namespace
 
-void enter_realtime(int priority) {
+int set_realtime_policy(pid_t pid, int priority) {
+    int policy = priority > 0 ? SCHED_RR : SCHED_OTHER;
+    int current = sched_getscheduler(pid);
+    sched_param now{};
+    if (current >= 0 && (current & ~SCHED_RESET_ON_FORK) == policy &&
+        sched_getparam(pid, &now) == 0 && now.sched_priority == priority)
+        return 0;
     sched_param param{};
     param.sched_priority = priority;
-    if (sched_setscheduler(0, SCHED_RR | SCHED_RESET_ON_FORK, &param) == 0) return;
-    int e = errno;
+    if (sched_setscheduler(pid, priority > 0 ? policy | SCHED_RESET_ON_FORK : policy, &param) == 0)
+        return 0;
+    return errno;
+}
+
+void enter_realtime(int priority) {
+    int e = set_realtime_policy(0, priority);
+    if (e == 0) return;
     LOG_INFO("event=realtime_unavailable priority=%d error=\"%s\" reason=\"%s\"", priority,
              strerror(e),
              e == EPERM ? "SCHED_RR needs CAP_SYS_NICE or RLIMIT_RTPRIO (LimitRTPRIO= in a systemd "

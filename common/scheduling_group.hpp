@@ -38,6 +38,14 @@ void join_own_scheduling_group(int nice);
 // even if netproc is busy for a whole second.
 void enter_realtime(int priority);
 
+// The policy behind enter_realtime and a reload's change
+// (supervisor/child_priority.hpp), for process `pid` (0: this one):
+// SCHED_RR at `priority` with SCHED_RESET_ON_FORK, or SCHED_OTHER (the nice
+// value unchanged) for 0. Does nothing when the process has it already, so
+// a reload that keeps the value needs no right to change it. Returns 0 or
+// the errno of sched_setscheduler.
+int set_realtime_policy(pid_t pid, int priority);
+
 // "/autogroup-42 nice 10" from `path` -> 10; false if there is no such file
 // (a kernel without autogroups) or it reads otherwise.
 bool read_autogroup_nice(const char* path, int& nice);

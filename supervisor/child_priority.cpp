@@ -4,7 +4,6 @@
 #include <cstring>
 #include <string>
 
-#include <sched.h>
 #include <sys/resource.h>
 
 #include "common/log.hpp"
@@ -43,18 +42,8 @@ void set_child_nice(const std::string& name, pid_t pid, int nice) {
 }
 
 void set_child_realtime(const std::string& name, pid_t pid, int priority) {
-    int policy = priority > 0 ? SCHED_RR : SCHED_OTHER;
-    int current = sched_getscheduler(pid);
-    sched_param now{};
-    if (current >= 0 && (current & ~SCHED_RESET_ON_FORK) == policy &&
-        sched_getparam(pid, &now) == 0 && now.sched_priority == priority)
-        return;
-    sched_param param{};
-    param.sched_priority = priority;
-    if (sched_setscheduler(pid, priority > 0 ? policy | SCHED_RESET_ON_FORK : policy, &param) == 0)
-        return;
-    int e = errno;
-    if (e == ESRCH) return;  // the child died already; its exit is reported elsewhere
+    int e = set_realtime_policy(pid, priority);
+    if (e == 0 || e == ESRCH) return;  // ESRCH: the child died already; reported elsewhere
     LOG_INFO("event=realtime_unavailable process=%s priority=%d error=\"%s\" reason=\"%s\"",
              name.c_str(), priority, strerror(e),
              e == EPERM ? "changing another user's process needs CAP_SYS_NICE; the value applies "

@@ -19,10 +19,10 @@ fi
 echo "hello from the backend behind tlsward" > "$run/www/index.html"
 
 # As root the daemon runs netproc and the helpers as the package's system
-# users (packaging/sysusers.d); a fresh machine has none until the package
-# is installed, so the demo makes them the way the package would.
+# users; a fresh machine has none until the package is installed, so the
+# demo makes the ones the package's sysusers.d file names.
 if [ "$(id -u)" -eq 0 ]; then
-  for user in tlsward tlsward-crypto; do
+  for user in $(awk '$1 == "u" { print $2 }' packaging/sysusers.d/tlsward.conf); do
     if ! getent passwd "$user" >/dev/null; then
       useradd --system --no-create-home --home-dir / --shell /usr/sbin/nologin "$user"
       echo "demo: created the system user $user (as the tlsward package does)"

@@ -388,9 +388,7 @@ class Tlsward:
             if not pid.isdigit():
                 continue
             try:
-                with open("/proc/%s/stat" % pid) as f:
-                    stat = f.read()
-                ppid = int(stat.rsplit(")", 1)[1].split()[1])
+                ppid = int(proc_stat(pid)[1])
                 if ppid != self.proc.pid:
                     continue
                 with open("/proc/%s/cmdline" % pid, "rb") as f:
@@ -428,6 +426,20 @@ def cli(*args, timeout=120):
     """Runs `tlsward ARGS` (status, reload) and returns the CompletedProcess."""
     return subprocess.run([TLSWARD, *args], capture_output=True, text=True,
                           timeout=timeout * SLOW)
+
+
+def reload_ok(control):
+    """`tlsward reload` through `control`; fails the test unless it succeeded."""
+    r = cli("reload", "--control", control)
+    check(r.returncode == 0, "reload failed: %s %s" % (r.stdout, r.stderr))
+
+
+def proc_stat(pid):
+    """/proc/PID/stat's fields after the process name (which may hold spaces
+    and parentheses): [0] is field 3 (state), [1] the ppid, [11] utime,
+    [16] nice, [37] rt_priority, [38] policy (proc(5), fields minus 3)."""
+    with open("/proc/%s/stat" % pid) as f:
+        return f.read().rsplit(")", 1)[1].split()
 
 
 def server_args(backend, cert, key, *extra, helpers=2):

@@ -25,8 +25,7 @@ SCHED_OTHER, SCHED_RR = 0, 2
 
 def sched_of(pid):
     """(policy, rt_priority, nice) from /proc/PID/stat (fields 41, 40, 19)."""
-    with open("/proc/%d/stat" % pid) as f:
-        rest = f.read().rsplit(")", 1)[1].split()
+    rest = proc_stat(pid)
     return int(rest[38]), int(rest[37]), int(rest[16])
 
 
@@ -58,11 +57,6 @@ def write_config(path, port, backend, cert, key, extra=""):
                                     cert=cert, key=key, global_extra=extra))
 
 
-def reload(control):
-    r = cli("reload", "--control", control)
-    check(r.returncode == 0, "reload failed: %s %s" % (r.stdout, r.stderr))
-
-
 tmp = TempDir()
 os.chmod(tmp.path, 0o755)
 backend = Backend("echo")
@@ -77,11 +71,11 @@ tw = Tlsward(["run", "--config", config, "--control", control])
 check(tls_client.echo_round_trip(port), "no echo")
 check_sched(tw, (SCHED_OTHER, 0, -5), what="by default")
 write_config(config, port, backend, cert, key, "netproc_realtime_priority = 1")
-reload(control)
+reload_ok(control)
 check_sched(tw, (SCHED_RR, 1, -5), what="after a reload to 1")
 check(tls_client.echo_round_trip(port), "no echo with netproc real-time")
 write_config(config, port, backend, cert, key, "netproc_realtime_priority = 0")
-reload(control)
+reload_ok(control)
 check_sched(tw, (SCHED_OTHER, 0, -5), what="after a reload to 0")
 check(tw.stop() == 0, "tlsward exit status")
 tw.check_clean_log()
@@ -90,7 +84,7 @@ write_config(config, port, backend, cert, key, "netproc_realtime_priority = 1")
 tw = Tlsward(["run", "--config", config, "--control", control])
 check_sched(tw, (SCHED_RR, 1, -5), what="started with 1")
 write_config(config, port, backend, cert, key, "netproc_realtime_priority = 3")
-reload(control)
+reload_ok(control)
 check_sched(tw, (SCHED_RR, 3, -5), what="after a reload to 3")
 check(tls_client.echo_round_trip(port), "no echo after the reloads")
 check(tw.count(r"event=realtime_unavailable") == 0, "refused as root:\n" + tw.log_text())

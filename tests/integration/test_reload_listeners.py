@@ -29,11 +29,6 @@ def write_config(*names):
             f.write(SERVICE % (n, backend.address))
 
 
-def reload_ok():
-    r = cli("reload", "--control", control)
-    check(r.returncode == 0, "reload failed: %s" % r.stderr)
-
-
 def port_of(tw, name, start=0):
     line = tw.wait_for(r"event=listening service=%s " % name, start=start)[-1]
     return int(line.rsplit(":", 1)[1])
@@ -48,7 +43,7 @@ check(held.recv(100) == b"before\n", "no echo on a")
 
 mark = tw.mark()
 write_config("a", "b")
-reload_ok()
+reload_ok(control)
 port_b = port_of(tw, "b", start=mark)
 check(tw.count(r"event=listening service=a ", start=mark) == 0, "a was bound again")
 check(tls_client.echo_round_trip(port_b) == b"hello through tlsward\n", "b does not work")
@@ -57,7 +52,7 @@ log("ok: service b added on port %d, a kept on %d" % (port_b, port_a))
 
 mark = tw.mark()
 write_config("b")
-reload_ok()
+reload_ok(control)
 tw.wait_for(r"event=listener_closed service=a address=127.0.0.1:%d" % port_a, start=mark)
 check(free_port_refused(port_a), "a's port still accepts after its removal")
 check(tls_client.echo_round_trip(port_b) == b"hello through tlsward\n", "b stopped working")

@@ -45,8 +45,7 @@ def autogroup(pid):
 
 
 def task_nice(pid):
-    with open("/proc/%d/stat" % pid) as f:
-        return int(f.read().rsplit(")", 1)[1].split()[16])
+    return int(proc_stat(pid)[16])
 
 
 def groups_of(tw):
@@ -109,8 +108,7 @@ tw = Tlsward(["run", "--config", config, "--control", tmp.file("control")])
 check_groups(tw, -5, 10, 3)
 check(tls_client.echo_round_trip(port), "no echo")
 write_config(config, port, backend, cert, key, "netproc_nice = -2\nhelper_nice = 4")
-r = cli("reload", "--control", tmp.file("control"))
-check(r.returncode == 0, "reload failed: %s %s" % (r.stdout, r.stderr))
+reload_ok(tmp.file("control"))
 # The old helpers retire; check_groups waits for the new ones' values.
 check_groups(tw, -2, 4, 3)
 check(tls_client.echo_round_trip(port), "no echo after the reload")
