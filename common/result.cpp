@@ -26,10 +26,34 @@ std::string strfmt(const char* fmt, ...) {
     return s;
 }
 
+const char* error_kind_name(ErrorKind kind) {
+    switch (kind) {
+        case ErrorKind::internal:
+            return "internal";
+        case ErrorKind::io:
+            return "io";
+        case ErrorKind::peer_closed:
+            return "peer_closed";
+        case ErrorKind::protocol:
+            return "protocol";
+        case ErrorKind::config:
+            return "config";
+    }
+    return "internal";
+}
+
 Error err(const char* fmt, ...) {
     va_list ap;
     va_start(ap, fmt);
-    Error e{vstrfmt(fmt, ap)};
+    Error e{ErrorKind::internal, vstrfmt(fmt, ap)};
+    va_end(ap);
+    return e;
+}
+
+Error err(ErrorKind kind, const char* fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    Error e{kind, vstrfmt(fmt, ap)};
     va_end(ap);
     return e;
 }

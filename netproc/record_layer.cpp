@@ -116,7 +116,7 @@ struct RecordLayer::State {
     Status write_failure(std::string detail) {
         write_closed = true;
         if (!read_ended) end_reading(Alert::internal_error, false, detail);
-        return Error{std::move(detail)};
+        return Error{ErrorKind::protocol, std::move(detail)};
     }
 
     // ---- writing ----

@@ -124,7 +124,7 @@ Status check_config(const Config& config, const NoteFn& warn, const NoteFn& info
                         keys->encrypt_index + 1u));
         }
     }
-    if (!problems.empty()) return Error{problems};
+    if (!problems.empty()) return Error{ErrorKind::config, problems};
     return {};
 }
 

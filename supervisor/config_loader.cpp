@@ -208,7 +208,7 @@ public:
         try {
             root = toml::parse(text, source_);
         } catch (const toml::parse_error& e) {
-            return Error{location(static_cast<int>(e.source().begin.line)) +
+            return Error{ErrorKind::config, location(static_cast<int>(e.source().begin.line)) +
                          std::string(e.description())};
         }
         config_.source = source_;
@@ -245,7 +245,7 @@ private:
             if (!all.empty()) all += '\n';
             all += location(p.line) + p.text;
         }
-        return Error{std::move(all)};
+        return Error{ErrorKind::config, std::move(all)};
     }
 
     // Reports unknown keys and returns the known keys they were taken for

@@ -214,7 +214,7 @@ Status check_tls_options(const ServiceConfig& s, bool flag) {
         if (!s.target.empty())
             if (auto n = client_names(s); !n) fail(n.message());
     }
-    if (!problems.empty()) return Error{problems};
+    if (!problems.empty()) return Error{ErrorKind::config, problems};
     return {};
 }
 

@@ -680,7 +680,7 @@ void Supervisor::schedule_restart(Child& c) {
 void Supervisor::request_reload(const std::string& source, ReloadDone done) {
     auto refuse = [&](const std::string& why) {
         LOG_WARN("event=reload_refused source=%s reason=\"%s\"", source.c_str(), why.c_str());
-        if (done) done(Error{why}, "");
+        if (done) done(Error{ErrorKind::internal, why}, "");
     };
     if (shutting_down_) return refuse("tlsward is shutting down");
     if (reloading_) {
@@ -866,7 +866,7 @@ void Supervisor::fail_reload(const std::string& why) {
     LOG_ERROR("event=reload_failed source=%s reason=\"%s\" action=\"kept generation %u\"",
               reload_source_.c_str(), why.c_str(), active_->number);
     if (announced_ready_) systemd::notify_ready();
-    answer_reload_waiters(Error{why}, "");
+    answer_reload_waiters(Error{ErrorKind::internal, why}, "");
     start_queued_reload();
 }
 
@@ -912,7 +912,7 @@ void Supervisor::begin_shutdown(const char* signal_name) {
     reload_queued_ = false;
     for (auto& w : queued_waiters_) reload_waiters_.push_back(std::move(w));
     queued_waiters_.clear();
-    answer_reload_waiters(Error{"tlsward is shutting down"}, "");
+    answer_reload_waiters(Error{ErrorKind::internal, "tlsward is shutting down"}, "");
     reloading_ = false;
 
     // Stop accepting: our copies of the listening sockets close now and
