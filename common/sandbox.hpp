@@ -1,5 +1,5 @@
 // The sandbox every child (netproc, crypto helpers) puts itself in, one small
-// function per step (design.md, "Sandboxes"). What a role may do is its
+// function per step (docs/internals.md, "Sandbox order"). What a role may do is its
 // policy, kept in the role's folder (netproc/sandbox_policy.cpp,
 // cryptoproc/sandbox_policy.cpp); this file only knows how to apply one.
 //

@@ -39,6 +39,10 @@ std::span<const SuiteInfo> all_suites() {
     return kSuites;
 }
 
+const char* tls_version_name(uint16_t version) {
+    return version == kTls13 ? "TLSv1.3" : version == kTls12 ? "TLSv1.2" : "?";
+}
+
 const char* aead_name(Aead a) {
     switch (a) {
         case Aead::aes128_gcm:

@@ -32,6 +32,8 @@ const SuiteInfo* find_suite(uint16_t id);
 // Every suite of the table, in preference order (what the helpers offer).
 std::span<const SuiteInfo> all_suites();
 const char* aead_name(Aead a);
+// "TLSv1.3", "TLSv1.2" (OpenSSL's spelling, for logs), "?" for anything else.
+const char* tls_version_name(uint16_t version);
 // Bit of ipc::AeadBits for an AEAD.
 uint8_t aead_bit(Aead a);
 

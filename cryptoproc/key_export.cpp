@@ -16,8 +16,8 @@ namespace tlsward::cryptoproc {
 
 namespace {
 
-// Fetched once per process (design.md: OpenSSL 3 fetches on every use
-// unless the caller fetches once).
+// Fetched once per process (docs/internals.md, "Fetch once": OpenSSL 3
+// fetches on every use unless the caller fetches once).
 struct Algorithms {
     EvpKdfPtr tls1_prf;
     // The PRF takes its digest by name and fetches it itself; holding the

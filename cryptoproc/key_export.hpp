@@ -1,7 +1,7 @@
 // From a finished OpenSSL handshake to HANDSHAKE_DONE: the traffic secrets
 // (TLS 1.3, from the key log) or the key block (TLS 1.2, by the PRF from
 // the master secret), the sequence numbers, and what else netproc's record
-// layer needs. The recipe is design.md's "hand-off recipe".
+// layer needs. The recipe: docs/internals.md, "The hand-off recipe".
 #pragma once
 
 #include <openssl/ssl.h>

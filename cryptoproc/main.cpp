@@ -1,6 +1,6 @@
 // tlsward-cryptoproc: a crypto helper. It holds the services' private keys
 // and runs TLS handshakes on sockets netproc lends it, then hands the
-// traffic secrets back (design.md). Started by the supervisor as
+// traffic secrets back (docs/internals.md, "The key hand-off"). Started by the supervisor as
 //
 //   tlsward-cryptoproc --slot N --generation G --parent-pid P [--log-level L]
 //

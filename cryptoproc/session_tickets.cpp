@@ -16,7 +16,7 @@ namespace tlsward::cryptoproc {
 
 namespace {
 
-// Fetched once per process (design.md: no implicit fetch per handshake).
+// Fetched once per process (docs/internals.md, "Fetch once").
 EVP_KDF* g_hkdf = nullptr;
 EVP_CIPHER* g_aes = nullptr;
 

@@ -122,7 +122,7 @@ Bytes ssl_read(SSL* s, size_t n) {
 
 // TLS 1.2 key block (RFC 5246 6.3): PRF(master, "key expansion",
 // server_random + client_random), split client key, server key, client IV,
-// server IV; the helper's recipe in /work/shared/design.md.
+// server IV (docs/internals.md, "The hand-off recipe").
 void tls12_secrets(SSL* ssl, const SuiteInfo& suite, ipc::HandshakeDone& h) {
     uint8_t master[48];
     REQUIRE(SSL_SESSION_get_master_key(SSL_get_session(ssl), master, sizeof master) == 48);

@@ -2,8 +2,7 @@
 // RFC 7905): exact bytes, both roles, renegotiation refused.
 //
 // Expected records computed independently with Python's `cryptography`
-// package, the way /work/shared/handoff-prototype/server_tls12.py writes
-// them:
+// package:
 //
 //   def rec(kind, key, iv, seq, ctype, data):
 //       aad = struct.pack(">Q", seq) + bytes([ctype]) + b"\x03\x03" + struct.pack(">H", len(data))
