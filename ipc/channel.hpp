@@ -31,10 +31,9 @@ Result<SendOutcome> send_frame(int sock, MsgType type, uint64_t request_id,
 // either way the peer is to be treated as failed.
 Result<std::optional<Message>> recv_frame(int sock);
 
-// Error text of recv_frame when the peer simply closed its end.
+// Errors of send_frame/recv_frame: ErrorKind::peer_closed when the peer
+// closed its end (EOF, EPIPE, ECONNRESET), io when a system call failed,
+// protocol when what arrived is malformed. This is the peer_closed text.
 constexpr const char* kPeerClosed = "peer closed the channel";
-// Prefix of recv_frame's error text when recvmsg itself failed (I/O, not
-// what the peer sent).
-constexpr std::string_view kRecvIoError = "recvmsg: ";
 
 }  // namespace tlsward::ipc

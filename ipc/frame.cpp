@@ -86,9 +86,11 @@ void encode_header(const Header& h, uint8_t out[kHeaderSize]) {
 
 Result<Header> decode_frame(std::span<const uint8_t> frame, size_t fds_attached) {
     if (frame.size() < kHeaderSize)
-        return err("truncated header: %zu bytes, a header is %zu", frame.size(), kHeaderSize);
+        return err(ErrorKind::protocol, "truncated header: %zu bytes, a header is %zu",
+                   frame.size(), kHeaderSize);
     if (frame.size() > kMaxMessage)
-        return err("message of %zu bytes exceeds the %zu-byte limit", frame.size(), kMaxMessage);
+        return err(ErrorKind::protocol, "message of %zu bytes exceeds the %zu-byte limit",
+                   frame.size(), kMaxMessage);
     ByteReader r(frame);
     uint16_t type = 0;
     Header h;
@@ -96,16 +98,18 @@ Result<Header> decode_frame(std::span<const uint8_t> frame, size_t fds_attached)
     r.u16(h.flags);
     r.u32(h.body_length);
     r.u64(h.request_id);
-    if (!msg_type_known(type)) return err("unknown message type %u", type);
+    if (!msg_type_known(type)) return err(ErrorKind::protocol, "unknown message type %u", type);
     h.type = static_cast<MsgType>(type);
     if (h.flags != 0)
-        return err("%s: reserved flags 0x%04x are set", msg_type_name(h.type), h.flags);
+        return err(ErrorKind::protocol, "%s: reserved flags 0x%04x are set", msg_type_name(h.type),
+                   h.flags);
     if (h.body_length != frame.size() - kHeaderSize)
-        return err("%s: length field says %u bytes, the message has %zu", msg_type_name(h.type),
-                   h.body_length, frame.size() - kHeaderSize);
+        return err(ErrorKind::protocol, "%s: length field says %u bytes, the message has %zu",
+                   msg_type_name(h.type), h.body_length, frame.size() - kHeaderSize);
     size_t want = msg_type_fds(h.type);
     if (fds_attached != want)
-        return err("%s: carries %zu fds, expects %zu", msg_type_name(h.type), fds_attached, want);
+        return err(ErrorKind::protocol, "%s: carries %zu fds, expects %zu", msg_type_name(h.type),
+                   fds_attached, want);
     return h;
 }
 

@@ -321,14 +321,16 @@ Result<T> decode_body(std::span<const uint8_t> body) {
     T m{};
     ByteReader r(body);
     if (!decode(r, m) || !r.done())
-        return err("%s: malformed body (%zu bytes)", msg_type_name(T::kType), body.size());
+        return err(ErrorKind::protocol, "%s: malformed body (%zu bytes)", msg_type_name(T::kType),
+                   body.size());
     return m;
 }
 
 template <class T>
 Result<T> decode_message(const Message& msg) {
     if (msg.type() != T::kType)
-        return err("expected %s, got %s", msg_type_name(T::kType), msg_type_name(msg.type()));
+        return err(ErrorKind::protocol, "expected %s, got %s", msg_type_name(T::kType),
+                   msg_type_name(msg.type()));
     return decode_body<T>(msg.bytes());
 }
 

@@ -57,7 +57,8 @@ bool UvChannel::send(MsgType type, uint64_t request_id, std::span<const uint8_t>
     if (fd >= 0) {
         copy.reset(fcntl(fd, F_DUPFD_CLOEXEC, 0));
         if (!copy) {
-            fail(err("%s: dup of fd to queue: %s", msg_type_name(type), strerror(errno)));
+            fail(err(ErrorKind::io, "%s: dup of fd to queue: %s", msg_type_name(type),
+                     strerror(errno)));
             return false;
         }
     }
@@ -108,10 +109,10 @@ void UvChannel::on_events(int status, int events) {
         socklen_t len = sizeof soerr;
         if (getsockopt(fd_.get(), SOL_SOCKET, SO_ERROR, &soerr, &len) == 0 &&
             (soerr == ECONNRESET || soerr == EPIPE)) {
-            fail(err("%s", kPeerClosed));
+            fail(err(ErrorKind::peer_closed, "%s", kPeerClosed));
             return;
         }
-        fail(err("poll: %s", uv_strerror(status)));
+        fail(err(ErrorKind::io, "poll: %s", uv_strerror(status)));
         return;
     }
     if (events & UV_WRITABLE) {
@@ -122,8 +123,7 @@ void UvChannel::on_events(int status, int events) {
         for (int i = 0; i < kMaxMessagesPerTurn; ++i) {
             auto r = recv_frame(fd_.get());
             if (!r) {
-                const std::string& why = r.error().message;
-                peer_broke_protocol_ = why != kPeerClosed && !why.starts_with(kRecvIoError);
+                peer_broke_protocol_ = r.kind() == ErrorKind::protocol;
                 fail(r.error());
                 return;
             }
