@@ -154,7 +154,8 @@ int main(int argc, char** argv) {
             std::string path = absolute(cmd->config_path);
             auto config = load_config_file(path);
             if (!config) {
-                std::fprintf(stderr, "%s\n", config.message().c_str());
+                // The daemon's log, like every later failure to start.
+                LOG_ERROR("event=start_failed reason=\"%s\"", config.message().c_str());
                 return kExitUsage;
             }
             auto options = control_options(cmd.value(), config.value());

@@ -217,6 +217,13 @@ bad.wait_for(r"event=start_failed .*we", timeout=20 * SLOW)
 check(bad.proc.wait(timeout=20 * SLOW) != 0, "tlsward started with a missing certificate")
 wait_until(lambda: bad.eof, 10, "the end of a failed start's output")
 check_lines(bad.lines, "start")
+# ... and one that fails on a value of the file itself.
+write_file(CONF, config('handshake_timeout = "one\\""'))
+bad = Tlsward(["run", "--config", CONF, "--control", CTL], wait_ready=False)
+bad.wait_for(r'event=start_failed .*got \\"one\\\\\\"\\"', timeout=20 * SLOW)
+check(bad.proc.wait(timeout=20 * SLOW) != 0, "tlsward started with a bad duration")
+wait_until(lambda: bad.eof, 10, "the end of a failed start's output")
+check_lines(bad.lines, "start")
 log("ok: a failed start's line parses")
 
 # Under systemd: journal records from a stand-in journald socket.
