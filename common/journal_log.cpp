@@ -5,9 +5,12 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include <cstdint>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+
+#include "common/logfmt.hpp"
 
 namespace tlsward {
 
@@ -24,11 +27,20 @@ bool reserved(std::string_view field) {
     return false;
 }
 
+// One field in the native protocol: NAME=value, or, for a value with a
+// newline in it (the protocol's record separator), NAME, a newline, the
+// length as 64-bit little-endian and the bytes as they are.
 void field(std::string& out, std::string_view name, std::string_view value) {
     out.append(name);
-    out += '=';
-    // Values never hold a newline: log_write replaced control characters.
-    out.append(value);
+    if (value.find('\n') == std::string_view::npos) {
+        out += '=';
+        out.append(value);
+    } else {
+        out += '\n';
+        uint64_t len = value.size();
+        for (int i = 0; i < 8; ++i) out += static_cast<char>((len >> (8 * i)) & 0xff);
+        out.append(value);
+    }
     out += '\n';
 }
 
@@ -39,41 +51,14 @@ std::string journal_record(int priority, std::string_view role, std::string_view
     field(out, "PRIORITY", std::to_string(priority));
     field(out, "SYSLOG_IDENTIFIER", "tlsward");
     field(out, "ROLE", role);
+    // MESSAGE is the line as stderr shows it (escaped); each field is the
+    // value as it was before escaping (journal fields hold any bytes).
     std::string text = std::string(role) + ": " + std::string(message);
     field(out, "MESSAGE", text);
-    // key=value pairs, values bare (up to a space) or quoted (up to a quote
-    // that ends the token).
-    size_t i = 0;
-    const size_t n = message.size();
-    while (i < n) {
-        while (i < n && message[i] == ' ') ++i;
-        size_t k = i;
-        while (i < n && ((message[i] >= 'a' && message[i] <= 'z') ||
-                         (message[i] >= '0' && message[i] <= '9') || message[i] == '_'))
-            ++i;
-        bool is_pair = i > k && i < n && message[i] == '=' && message[k] != '_';
-        std::string_view key = message.substr(k, i - k);
-        if (!is_pair) {
-            while (i < n && message[i] != ' ') ++i;  // free text: skip the word
-            continue;
-        }
-        ++i;  // '='
-        std::string_view value;
-        if (i < n && message[i] == '"') {
-            size_t start = ++i;
-            size_t end = start;
-            while (end < n && !(message[end] == '"' && (end + 1 == n || message[end + 1] == ' ')))
-                ++end;
-            value = message.substr(start, end - start);
-            i = end < n ? end + 1 : n;
-        } else {
-            size_t start = i;
-            while (i < n && message[i] != ' ') ++i;
-            value = message.substr(start, i - start);
-        }
-        std::string name(key);
+    for (const logfmt::Field& f : logfmt::parse_lenient(message)) {
+        std::string name = f.key;
         for (char& c : name) c = static_cast<char>(c >= 'a' && c <= 'z' ? c - 'a' + 'A' : c);
-        if (!reserved(name)) field(out, name, value);
+        if (!reserved(name)) field(out, name, f.value);
     }
     return out;
 }

@@ -1,10 +1,16 @@
 // One line per event on stderr: "<time> <level> <role>[<pid>]: event=... k=v".
+// The part after "]: " is a logfmt line (common/logfmt.hpp) whatever the
+// values hold: the format is printf's, and every string a conversion puts
+// in a value is escaped where it lands (common/log_format.hpp), so
+//   LOG_INFO("event=x service=%s reason=\"%s\"", name, why)
+// is safe with any name and any why.
 // Under systemd (JOURNAL_STREAM set) the time is left to the journal and
 // each line starts with the syslog priority ("<6>") that journald parses;
 // with a journal socket (log_set_journal_fd) each line is a journal record
 // whose key=value pairs are fields.
 #pragma once
 
+#include <cstdarg>
 #include <string>
 
 namespace tlsward {
@@ -26,6 +32,12 @@ void log_set_journal_fd(int fd);
 int log_journal_fd();
 
 void log_write(LogLevel level, const char* fmt, ...) __attribute__((format(printf, 2, 3)));
+
+// The message log_write writes for this format: log_format's, or, should
+// the format itself break the grammar, "event=log_line_malformed
+// text=\"<the line, escaped>\"" (a line that parses all the same).
+std::string log_message(const char* fmt, ...) __attribute__((format(printf, 1, 2)));
+std::string log_vmessage(const char* fmt, va_list ap);
 
 }  // namespace tlsward
 

@@ -16,6 +16,7 @@
 #include "common/capabilities.hpp"
 #include "common/child_bootstrap.hpp"
 #include "common/log.hpp"
+#include "common/logfmt.hpp"
 
 #ifdef TLSWARD_SANITIZE
 #include <sanitizer/common_interface_defs.h>
@@ -281,8 +282,10 @@ Status enter(const Policy& policy, const Identity& identity) {
     if (identity.uid && identity.gid) {
         if (auto s = drop_to_user(*identity.uid, *identity.gid, identity.chroot_dir); !s)
             return context("dropping to the role's user", s.error());
-        who = strfmt("uid=%u gid=%u chroot=%s", *identity.uid, *identity.gid,
-                     identity.chroot_dir.empty() ? "none" : identity.chroot_dir.c_str());
+        // A fragment of the event=sandboxed line: the path as a logfmt value.
+        who = strfmt(
+            "uid=%u gid=%u chroot=%s", *identity.uid, *identity.gid,
+            identity.chroot_dir.empty() ? "none" : logfmt::value(identity.chroot_dir).c_str());
     } else {
         who = strfmt("uid=%u", geteuid());
         if (geteuid() == 0)

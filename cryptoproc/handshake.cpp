@@ -10,6 +10,7 @@
 #include <cstring>
 
 #include "common/openssl_error.hpp"
+#include "common/tls_alerts.hpp"
 
 namespace tlsward::cryptoproc {
 
@@ -352,11 +353,12 @@ void Handshake::fail_from_ssl(int ssl_error, const std::string& ossl) {
     }
     if (alert_received_ >= 0) {
         fail(ipc::FailReason::alert_received, static_cast<uint8_t>(alert_received_),
-             strfmt("peer sent alert %s: %s", SSL_alert_desc_string_long(alert_received_),
+             strfmt("peer sent alert %s: %s", tls_alert_name(static_cast<uint8_t>(alert_received_)),
                     why.c_str()));
     } else if (alert_sent_ >= 0) {
         fail(ipc::FailReason::alert_sent, static_cast<uint8_t>(alert_sent_),
-             strfmt("sent alert %s: %s", SSL_alert_desc_string_long(alert_sent_), why.c_str()));
+             strfmt("sent alert %s: %s", tls_alert_name(static_cast<uint8_t>(alert_sent_)),
+                    why.c_str()));
     } else {
         // OpenSSL stays silent on bytes that are not TLS at all (wrong
         // version number, an HTTP request): nothing was sent.

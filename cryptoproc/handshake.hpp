@@ -91,6 +91,7 @@ public:
 
     const HandshakeRequest& request() const { return req_; }
     const std::string& service_name() const { return service_name_; }
+    bool client() const { return client_; }  // tlsward connects to the target
     bool finished() const { return finished_; }
     uint64_t elapsed_ms() const;
 

@@ -175,12 +175,16 @@ void JobTable::on_done(Handshake& hs, HandshakeResult&& result, const Reply& rep
     } else {
         const auto& f = std::get<ipc::HandshakeFailed>(result);
         ++counters_.failed_by(f.reason);
+        // In client mode the peer is the configured target: a server
+        // certificate refused, or a target that refuses us, is a fault of
+        // the deployment, not a stray client's, and is a warning.
+        LogLevel level = hs.client() ? LogLevel::warn : LogLevel::info;
         if (g_failure_log.allow(static_cast<uint64_t>(uv_now(loop_))))
-            LOG_INFO(
-                "event=handshake_failed conn=%llu service=%s reason=%s alert=%u ms=%llu "
-                "detail=\"%s\"%s",
-                conn, hs.service_name().c_str(), ipc::fail_reason_name(f.reason), f.alert, ms,
-                f.detail.c_str(), suppressed_tail().c_str());
+            log_write(level,
+                      "event=handshake_failed conn=%llu service=%s reason=%s alert=%u ms=%llu "
+                      "detail=\"%s\"%s",
+                      conn, hs.service_name().c_str(), ipc::fail_reason_name(f.reason), f.alert, ms,
+                      f.detail.c_str(), suppressed_tail().c_str());
     }
     bury(std::move(owned));
     reply(job_id, std::move(result));

@@ -75,7 +75,9 @@ void use_journal_if_there() {
 int run_daemon(const Config& config, Supervisor::Options options) {
     use_journal_if_there();
     log_set_level(config.global.log_level);
-    auto prepared = prepare_config(config, [](const std::string& w) { LOG_WARN("%s", w.c_str()); });
+    auto prepared = prepare_config(config, [](const std::string& w) {
+        LOG_WARN("event=config_warning detail=\"%s\"", w.c_str());
+    });
     if (!prepared) {
         LOG_ERROR("event=start_failed reason=\"%s\"", prepared.message().c_str());
         return 1;
@@ -152,7 +154,8 @@ int main(int argc, char** argv) {
             std::string path = absolute(cmd->config_path);
             auto config = load_config_file(path);
             if (!config) {
-                std::fprintf(stderr, "%s\n", config.message().c_str());
+                // The daemon's log, like every later failure to start.
+                LOG_ERROR("event=start_failed reason=\"%s\"", config.message().c_str());
                 return kExitUsage;
             }
             auto options = control_options(cmd.value(), config.value());

@@ -60,6 +60,15 @@ for who, reason, what in cases:
         tw.wait_for(r"event=close .*handshake failed: alert_sent", start=mark)
     log("ok: %s refused with the right alert, reason logged" % what)
 
+# TLS 1.3 refuses a missing certificate with certificate_required (116),
+# an alert OpenSSL 3.0's SSL_alert_desc_string_long calls "unknown".
+mark = tw.mark()
+curl(None, "--tlsv1.3")
+tw.wait_for(r'event=handshake_failed .*alert=116 .*detail="sent alert certificate_required: '
+            r'.*did not return a certificate', start=mark)
+check(tw.count(r"alert unknown:", start=0) == 0, "an alert logged as unknown:\n" + tw.log_text())
+log("ok: TLS 1.3's certificate_required named in the log")
+
 check(tw.stop() == 0, "tlsward exit status")
 tw.check_clean_log()
 

@@ -8,6 +8,7 @@ import os
 import pwd
 import subprocess
 
+import logfmt
 import tls_client
 from harness import *
 
@@ -125,7 +126,9 @@ if root:
                            capture_output=True, text=True, timeout=20 * SLOW)
         out = r.stdout + r.stderr
         check(r.returncode != 0, "tlsward started with a missing %s:\n%s" % (setting, out))
-        check('%s "%s" does not exist' % (setting, name) in out,
+        reasons = [logfmt.fields(logfmt.split_line(l)[2]).get("reason", "")
+                   for l in out.splitlines() if "event=start_failed" in l]
+        check(any('%s "%s" does not exist' % (setting, name) in r for r in reasons),
               "the refusal does not name the missing %s:\n%s" % (setting, out))
         check("event=spawned" not in out, "a child was started before the check:\n" + out)
         log("ok: missing %s %r: refused to start, naming it" % (setting, name))

@@ -57,7 +57,8 @@ tw = Tlsward(["server", "--listen", "127.0.0.1:0", "--target", backend.address, 
 code, subject, out = s_client(tw.port, "nothing.test")
 check(code != 0 and subject is None, "an unknown name was served:\n%s" % out)
 check("unrecognized name" in out, "s_client did not get unrecognized_name:\n%s" % out)
-tw.wait_for(r'event=handshake_failed .*alert=112 .*unknown server name .nothing.test.')
+tw.wait_for(r'event=handshake_failed .*alert=112 .*unknown server name '
+            r'\\"nothing.test\\"')
 log("ok: unknown name refused with unrecognized_name, reason logged")
 code, subject, out = s_client(tw.port, "a.test")
 check(code == 0 and subject == "a-ecdsa", "a known name failed with --unknown-sni refuse:\n%s" % out)
