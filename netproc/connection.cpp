@@ -265,7 +265,7 @@ void Connection::on_timer() {
             if (pump_)
                 close_notify_and_fail(std::move(how));
             else
-                close(std::move(how));
+                close(how);
             return;
         }
         case State::proxying: {
@@ -311,7 +311,7 @@ void Connection::close_notify_and_fail(CloseReason why) {
     after_pump();
 }
 
-void Connection::close(CloseReason why) {
+void Connection::close(const CloseReason& why) {
     if (state_ == State::closed) return;
     State was = state_;
     state_ = State::closed;
@@ -349,7 +349,8 @@ void Connection::close(CloseReason why) {
         line.after_alert = pump_->failing();
     }
     log_close(why, line, now);
-    // The buffers go back to the pool (wiped) with the record layer's keys.
+    // The buffers go back to the pool (wiped) with the record layer's keys
+    // (`why` may be the pump's own reason: not used from here on).
     pump_.reset();
     if (env_.closed) env_.closed(this);
 }

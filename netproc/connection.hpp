@@ -112,7 +112,7 @@ private:
     void submit_handshake();
     // The one place a failed handshake is counted (in total and under its
     // reason's slot, see service.hpp); then the connection closes.
-    void handshake_failed(size_t slot, CloseReason why);
+    void handshake_failed(size_t slot, const CloseReason& why);
 
     // --- the target (target_connect.cpp) ---
     // Server mode: the plaintext target, after the handshake. Client mode:
@@ -155,7 +155,7 @@ private:
     // keys (if none went yet), flushed for a while, then close.
     void close_notify_and_fail(CloseReason why);
     // Ends the connection: `why` goes into the close line.
-    void close(CloseReason why);
+    void close(const CloseReason& why);
 
     // --- wire throttling (connection.cpp): the pump's WireGate ---
     void make_throttle_state();

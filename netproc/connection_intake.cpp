@@ -189,10 +189,10 @@ void Connection::submit_handshake() {
     timer_.start(req_deadline_ms + kHelperGraceMs);
 }
 
-void Connection::handshake_failed(size_t slot, CloseReason why) {
+void Connection::handshake_failed(size_t slot, const CloseReason& why) {
     ++service_->counters.handshakes_failed;
     if (slot < kHandshakeFailureSlots) ++service_->counters.failed_by_reason[slot];
-    close(std::move(why));
+    close(why);
 }
 
 void Connection::on_handshake_failed(const ipc::HandshakeFailed& f) {

@@ -77,7 +77,7 @@ void Connection::target_failed(const std::string& why) {
     if (pump_)
         close_notify_and_fail(std::move(how));
     else
-        close(std::move(how));
+        close(how);
 }
 
 void Connection::on_connected() {
