@@ -1,7 +1,8 @@
 // A connection's intake: from accept to the helper's answer. Server mode
 // with accept_proxy reads the load balancer's PROXY header first; then
 // admission (limits), the wait for a complete ClientHello, the handshake
-// job for the helpers, and what the helper answers.
+// job for the helpers, and what the helper answers. Every recv passes
+// MSG_DONTWAIT (see record_pump.hpp: O_NONBLOCK is shared with a helper).
 #include <sys/socket.h>
 
 #include <cerrno>
@@ -68,7 +69,7 @@ void Connection::read_proxy_header() {
     // complete header exactly up to its length.
     static uint8_t buf[proxy::kMaxHeader];
     size_t have = proxy_in_.size();
-    ssize_t n = recv(tls_fd_.get(), buf, sizeof buf - have, MSG_PEEK);
+    ssize_t n = recv(tls_fd_.get(), buf, sizeof buf - have, MSG_PEEK | MSG_DONTWAIT);
     if (n < 0 && transient(errno)) return;
     if (n <= 0) {
         close({CloseKind::proxy_header, n == 0 ? "PROXY header: client closed before sending it"
@@ -83,7 +84,7 @@ void Connection::read_proxy_header() {
         return;
     }
     size_t take = parsed->has_value() ? parsed->value().length - have : static_cast<size_t>(n);
-    ssize_t got = recv(tls_fd_.get(), buf, take, 0);
+    ssize_t got = recv(tls_fd_.get(), buf, take, MSG_DONTWAIT);
     if (got != static_cast<ssize_t>(take)) {
         close({CloseKind::proxy_header, "PROXY header: short read"});
         return;
@@ -127,7 +128,7 @@ void Connection::check_client_hello(bool peer_done) {
     if (state_ != State::awaiting_hello) return;
     // Peeked, never consumed: the helper reads the record itself.
     static uint8_t buf[kClientHelloPeek];
-    ssize_t n = recv(tls_fd_.get(), buf, sizeof buf, MSG_PEEK);
+    ssize_t n = recv(tls_fd_.get(), buf, sizeof buf, MSG_PEEK | MSG_DONTWAIT);
     if (n < 0 && transient(errno)) return;
     if (n <= 0) {
         // Counted and worded like the helper's failures (peer_closed,

@@ -102,7 +102,7 @@ void RecordPump::read_tls(uint64_t now_ms) {
     if (w.empty()) return;
     size_t allowed = gate_ ? gate_->allowance(Direction::read, w.size()) : w.size();
     if (allowed == 0) return;  // out of tokens: reads resume when the gate wakes us
-    ssize_t n = recv(tls_fd_, w.data(), allowed, 0);
+    ssize_t n = recv(tls_fd_, w.data(), allowed, MSG_DONTWAIT);
     if (n > 0) {
         if (gate_) gate_->consumed(Direction::read, static_cast<size_t>(n));
         tls_in_.commit(static_cast<size_t>(n));
@@ -170,7 +170,7 @@ void RecordPump::pump_inbound(uint64_t now_ms) {
         bool drained = false;
         while (!plain_out_.empty()) {
             auto data = plain_out_.readable();
-            ssize_t n = send(plain_fd_, data.data(), data.size(), MSG_NOSIGNAL);
+            ssize_t n = send(plain_fd_, data.data(), data.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
             if (n < 0) {
                 if (transient(errno)) break;
                 end({CloseKind::io_error, strfmt("send to %s: %s", plain_side(), strerror(errno))});
@@ -233,7 +233,7 @@ void RecordPump::read_plain(uint64_t now_ms) {
         msghdr msg{};
         msg.msg_iov = iov.data();
         msg.msg_iovlen = count;
-        ssize_t n = recvmsg(plain_fd_, &msg, 0);
+        ssize_t n = recvmsg(plain_fd_, &msg, MSG_DONTWAIT);
         if (n > 0) {
             got += static_cast<size_t>(n);
             continue;
@@ -306,7 +306,7 @@ void RecordPump::flush_tls() {
         auto data = tls_out_.readable();
         size_t allowed = gate ? gate->allowance(Direction::write, data.size()) : data.size();
         if (allowed == 0) return;  // writes resume when the gate wakes us
-        ssize_t n = send(tls_fd_, data.data(), allowed, MSG_NOSIGNAL);
+        ssize_t n = send(tls_fd_, data.data(), allowed, MSG_NOSIGNAL | MSG_DONTWAIT);
         if (n < 0) {
             if (transient(errno)) return;
             end(failing_ ? *reason_

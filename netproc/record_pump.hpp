@@ -15,6 +15,11 @@
 // asks for, and looks after each call whether it ended, is failing (an
 // alert is draining: linger) or finished. So it can be driven over plain
 // socketpairs in tests (tests/unit/test_record_pump.cpp).
+//
+// Every send and recv passes MSG_DONTWAIT rather than trusting O_NONBLOCK:
+// a socket lent to a helper shares its open file description with netproc,
+// the flag included, and a helper that cleared it on its own connection
+// must not make netproc's whole loop block.
 #pragma once
 
 #include <cstddef>

@@ -1,7 +1,11 @@
 // The record pump over socketpairs (record_pump_rig.hpp): data both ways,
 // half-close in each direction, backpressure each way, close_notify after
 // everything sealed before it, and a fatal alert mid-stream.
-#include <sys/ioctl.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/time.h>
+
+#include <chrono>
 
 #include "record_pump_rig.hpp"
 
@@ -9,6 +13,43 @@ using namespace tlsward;
 using namespace tlsward::netproc;
 using namespace tlsward::rltest;
 using Outcome = RecordLayer::ReadOutcome;
+
+namespace {
+
+// SIGALRM every `period_ms` while alive, with a handler that does nothing
+// and no SA_RESTART: a call that blocks returns EINTR at the next tick, so
+// a pump that blocks makes its test fail (slow) instead of hang.
+class AlarmTicks {
+public:
+    explicit AlarmTicks(long period_ms) {
+        struct sigaction sa {};
+        sa.sa_handler = [](int) {};
+        sigemptyset(&sa.sa_mask);
+        REQUIRE(sigaction(SIGALRM, &sa, &old_) == 0);
+        itimerval t{};
+        t.it_interval.tv_usec = period_ms * 1000;
+        t.it_value.tv_usec = period_ms * 1000;
+        REQUIRE(setitimer(ITIMER_REAL, &t, nullptr) == 0);
+    }
+    ~AlarmTicks() {
+        itimerval off{};
+        setitimer(ITIMER_REAL, &off, nullptr);
+        sigaction(SIGALRM, &old_, nullptr);
+    }
+    AlarmTicks(const AlarmTicks&) = delete;
+    AlarmTicks& operator=(const AlarmTicks&) = delete;
+
+private:
+    struct sigaction old_ {};
+};
+
+void clear_nonblock(int fd) {
+    int flags = fcntl(fd, F_GETFL);
+    REQUIRE(flags >= 0);
+    REQUIRE(fcntl(fd, F_SETFL, flags & ~O_NONBLOCK) == 0);
+}
+
+}  // namespace
 
 TEST_CASE("record pump: data both ways", "[record_pump]") {
     PumpRig rig;
@@ -299,4 +340,59 @@ TEST_CASE(
     CHECK(got.plain == bytes_of("last words"));
     CHECK(got.outcome == Outcome::close_notify);
     CHECK(got.after_end == 0);
+}
+
+TEST_CASE("record pump: never blocks on a socket whose O_NONBLOCK was cleared",
+          "[record_pump][nonblock]") {
+    // A socket lent to a helper shares its open file description with
+    // netproc, O_NONBLOCK included: a rogue helper may clear the flag on
+    // its own connection. Every send and recv of the pump passes
+    // MSG_DONTWAIT, so netproc's loop still never waits on that socket.
+    PumpRig rig(0x1301, 0, 0, /*sndbuf=*/4096);
+    rig.make();
+    Bytes data = pattern(100000, 6);
+    size_t sent = 0;
+    auto target_push = [&] {
+        while (sent < data.size()) {
+            ssize_t n = send(rig.plain.theirs.get(), data.data() + sent, data.size() - sent,
+                             MSG_DONTWAIT | MSG_NOSIGNAL);
+            if (n <= 0) return;
+            sent += static_cast<size_t>(n);
+        }
+    };
+    // The client does not read: the TLS socket fills and tls_out holds more.
+    for (int i = 0; i < 20; ++i) {
+        target_push();
+        rig.drive();
+    }
+    REQUIRE(sent < data.size());
+    REQUIRE((rig.pump->interest(rig.now).tls & UV_WRITABLE) != 0);
+
+    clear_nonblock(rig.tls.ours.get());
+    clear_nonblock(rig.plain.ours.get());
+    AlarmTicks ticks(300);
+    auto t0 = std::chrono::steady_clock::now();
+    // A full socket to send on, nothing to receive: both return at once.
+    rig.pump->on_tls_ready(UV_READABLE | UV_WRITABLE, rig.now);
+    rig.pump->on_plain_ready(UV_READABLE | UV_WRITABLE, rig.now);
+    // The client reads everything; the pump drains tls_out (partial sends
+    // where the socket has room) and then finds the target has nothing
+    // more: a recvmsg with nothing queued returns at once too.
+    PumpRig::Received got;
+    auto elapsed_ms = [&] {
+        return std::chrono::duration_cast<std::chrono::milliseconds>(
+                   std::chrono::steady_clock::now() - t0)
+            .count();
+    };
+    // (Bounded in time too: a regression fails in seconds, not minutes.)
+    for (int i = 0; i < 200 && got.plain.size() < sent && elapsed_ms() < 2000; ++i) {
+        got = rig.peer_receive(got);
+        rig.pump->on_tls_ready(UV_WRITABLE | UV_READABLE, rig.now);
+        rig.pump->on_plain_ready(UV_READABLE, rig.now);
+        target_push();
+    }
+    CHECK(elapsed_ms() < 250);
+    CHECK_FALSE(rig.pump->ended());
+    CHECK(got.plain.size() == data.size());
+    CHECK((got.plain == data));
 }
