@@ -49,15 +49,13 @@ void log_close(const CloseReason& why, const CloseRecord& what, uint64_t now_ms)
     if (what.records) {
         if (level < log_level()) return;
         log_write(level,
-                  "event=close conn=%llu service=%s peer=%s version=%s suite=%s sni=\"%.*s\" "
-                  "alpn=\"%.*s\" peer_cn=\"%.*s\" bytes_in=%llu bytes_out=%llu duration_ms=%llu "
+                  "event=close conn=%llu service=%s peer=%s version=%s suite=%s sni=\"%s\" "
+                  "alpn=\"%s\" peer_cn=\"%s\" bytes_in=%llu bytes_out=%llu duration_ms=%llu "
                   "reason=\"%s\"",
                   ull(what.conn_id), what.service, what.peer.c_str(),
-                  tls_version_name(what.records->version()), what.records->suite().name,
-                  static_cast<int>(what.sni.size()), what.sni.data(),
-                  static_cast<int>(what.alpn.size()), what.alpn.data(),
-                  static_cast<int>(what.peer_cn.size()), what.peer_cn.data(), ull(what.bytes_in),
-                  ull(what.bytes_out), ull(what.duration_ms), why.text.c_str());
+                  tls_version_name(what.records->version()), what.records->suite().name, what.sni,
+                  what.alpn, what.peer_cn, ull(what.bytes_in), ull(what.bytes_out),
+                  ull(what.duration_ms), why.text.c_str());
         return;
     }
     // Never got as far as a record layer: a failed handshake, a client that

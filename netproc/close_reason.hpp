@@ -7,7 +7,6 @@
 
 #include <cstdint>
 #include <string>
-#include <string_view>
 
 #include "common/log.hpp"
 
@@ -49,9 +48,9 @@ struct CloseRecord {
     // The connection's record layer; null if it never got one (then the
     // line is the short one, and floods of it are budgeted).
     const RecordLayer* records = nullptr;
-    std::string_view sni;
-    std::string_view alpn;
-    std::string_view peer_cn;
+    const char* sni = "";
+    const char* alpn = "";
+    const char* peer_cn = "";
     uint64_t bytes_in = 0;   // plaintext from the TLS peer
     uint64_t bytes_out = 0;  // plaintext to the TLS peer
     uint64_t duration_ms = 0;

@@ -341,9 +341,9 @@ void Connection::close(const CloseReason& why) {
     line.log_connections = service_->config.log_connections;
     if (pump_) {
         line.records = &pump_->records();
-        line.sni = sni_;
-        line.alpn = alpn_;
-        line.peer_cn = peer_cn_;
+        line.sni = sni_.c_str();
+        line.alpn = alpn_.c_str();
+        line.peer_cn = peer_cn_.c_str();
         line.bytes_in = pump_->bytes_from_tls();
         line.bytes_out = pump_->bytes_to_tls();
         line.after_alert = pump_->failing();
