@@ -10,11 +10,17 @@
 //   connecting (to the target) -> handshaking (target socket lent, role
 //     client) -> proxying -> closed
 //
-// After the hand-off the TLS side runs through netproc's record layer;
-// each direction has its own buffers and stops reading when the other
-// side does not drain (backpressure), so memory per connection is bounded
-// by three pooled blocks whatever the peers do, and an idle connection
-// holds none.
+// After the hand-off the TLS side runs through netproc's record layer in
+// the record pump (record_pump.hpp): each direction has its own buffers
+// and stops reading when the other side does not drain (backpressure), so
+// memory per connection is bounded by three pooled blocks whatever the
+// peers do, and an idle connection holds none.
+//
+// The class is split by job: connection_intake.cpp (PROXY header,
+// admission, the ClientHello wait, the handshake job and its answer),
+// target_connect.cpp (the connect to the target, then the pump starts),
+// connection.cpp (events, timers, throttling, close); the close line and
+// its level are close_reason.hpp's, the rotation policy key_rotation.hpp's.
 #pragma once
 
 #include <uv.h>
@@ -32,22 +38,20 @@
 #include "common/uv_handles.hpp"
 #include "ipc/handoff.hpp"
 #include "netproc/buffer_pool.hpp"
+#include "netproc/close_reason.hpp"
 #include "netproc/connection_limits.hpp"
 #include "netproc/helper_pool.hpp"
 #include "netproc/metrics_registry.hpp"
 #include "netproc/peer_address.hpp"
 #include "netproc/proxy_protocol.hpp"
 #include "netproc/record_layer.hpp"
-#include "netproc/record_sizer.hpp"
+#include "netproc/record_pump.hpp"
 #include "netproc/service.hpp"
 #include "netproc/throttle.hpp"
 
 namespace tlsward::netproc {
 
-// Connection log lines left out by the flood limit so far (for the metrics).
-uint64_t connection_log_lines_suppressed();
-
-class Connection {
+class Connection : private WireGate {
 public:
     struct Env {
         uv_loop_t* loop = nullptr;
@@ -91,6 +95,13 @@ private:
         closed
     };
 
+    // Grace beyond the helper's own deadline before netproc takes the socket
+    // back by force (the helper normally answers "timeout" first).
+    static constexpr uint64_t kHelperGraceMs = 1000;
+    static void set_nodelay(int fd);
+
+    // --- intake (connection_intake.cpp): PROXY header, admission, the
+    // ClientHello wait, the handshake job and its answer ---
     // Server mode with accept_proxy: reads the load balancer's PROXY header.
     void read_proxy_header();
     bool admit();
@@ -99,51 +110,62 @@ private:
     void await_client_hello();
     void check_client_hello(bool peer_done = false);
     void submit_handshake();
+    // The one place a failed handshake is counted (in total and under its
+    // reason's slot, see service.hpp); then the connection closes.
+    void handshake_failed(size_t slot, const CloseReason& why);
+
+    // --- the target (target_connect.cpp) ---
+    // Server mode: the plaintext target, after the handshake. Client mode:
+    // the TLS target, before it (the helper has no socket of its own).
     void connect_target();
     void on_target_connect_event(int status);
-    // The watcher of plain_fd_ (the target in server mode, from its connect on).
-    void make_plain_poll();
-    void watch_tls();
     // The target could not be reached: close_notify to a client that has
     // done its handshake, then close; `why` goes into the close line.
     void target_failed(const std::string& why);
+    // Both sides are connected: the record pump starts.
     void on_connected();
+
+    // --- events, timer and close (connection.cpp) ---
+    // The watch of the TLS socket: one serves every state (PROXY header,
+    // ClientHello, a client-mode connect, proxying); none while lent.
+    void watch_tls();
+    // The watcher of plain_fd_ (the target in server mode, from its connect on).
+    void make_plain_poll();
     // The TLS peer is the client (server mode) or the target (client mode).
     const char* tls_side() const { return client_mode_ ? "target" : "client"; }
     const char* plain_side() const { return client_mode_ ? "client" : "target"; }
     // A socket error reported by poll (libuv says EBADF for any POLLERR).
     std::string socket_error(int fd, int status) const;
     void on_tls_event(int status, int events);
-    void release_idle_memory();
     void on_plain_event(int status, int events);
     void on_timer();
-
-    void read_tls();
-    void pump_inbound();  // tls_in_ -> records -> plain_out_ -> target
-    void read_plain();    // target -> records -> tls_out_
-    void flush_tls();
+    void on_throttle_wake();
+    // What the pump's last step asks of the connection: to close, to linger
+    // while an alert drains, or a shorter activity limit once a side is
+    // shut. false: the connection has closed.
+    bool after_pump();
     void update_interest();
     void check_finished();
-    void touch();
-    bool half_closed() const;
+    void release_idle_memory();
+    bool failing() const { return pump_ && pump_->failing(); }
     // Idle limit now in force (idle timeout, or the half-closed limit); 0: none.
     uint64_t activity_limit_ms() const;
     void arm_activity_timer();
-    // KeyUpdate by volume or age, and before the AEAD usage limit.
-    void maybe_rotate_keys();
-    void on_throttle_wake();
+    // Ends the connection on our side: close_notify to a TLS peer that has
+    // keys (if none went yet), flushed for a while, then close.
+    void close_notify_and_fail(CloseReason why);
+    // Ends the connection: `why` goes into the close line.
+    void close(const CloseReason& why);
+
+    // --- wire throttling (connection.cpp): the pump's WireGate ---
     void make_throttle_state();
     // The throttle state if a limit applies (made then), else nullptr.
     ThrottleState* throttle_state();
     // Time spent waiting for tokens since the last report, into the service's counter.
     void report_throttled();
-    // The one line a connection logs when it ends (close()).
-    void log_close(const std::string& how, uint64_t duration_ms);
-
-    // Ends the connection: `how` goes into the close log line.
-    void close(const std::string& how);
-    // A fatal protocol error: the alert is already sealed; flush it briefly.
-    void fail_after_alert(const std::string& how);
+    size_t allowance(Direction d, size_t want) override;
+    void consumed(Direction d, size_t n) override;
+    bool waiting(Direction d) const override;
 
     Env& env_;
     uint64_t id_;
@@ -151,9 +173,11 @@ private:
     PeerAddress peer_;
     State state_ = State::accepted;
     uint64_t started_ms_ = 0;
-    uint64_t last_activity_ms_ = 0;
 
     bool client_mode_;
+    bool admitted_ = false;
+    bool lingering_ = false;  // failing: the linger timer runs
+    int shut_seen_ = 0;       // pump_->shut_count() the activity timer was armed for
     UniqueFd tls_fd_;
     UniqueFd plain_fd_;
     // Kept inside the connection (no allocation; see common/fd_poller.hpp).
@@ -170,36 +194,15 @@ private:
     std::unique_ptr<proxy::TlsInfo> proxy_tls_;
     UvTimer timer_;
 
-    std::unique_ptr<RecordLayer> records_;
-    IoBuffer tls_in_;     // ciphertext from the TLS peer
-    IoBuffer plain_out_;  // plaintext waiting for the plain side
-    IoBuffer tls_out_;    // sealed records waiting for the TLS peer
+    // From the hand-off on: the record layer, the buffers and the data path.
+    std::optional<RecordPump> pump_;
 
-    // Half-close bookkeeping, one flag per direction and step.
-    bool tls_read_done_ = false;  // close_notify or EOF from the TLS peer
-    bool plain_write_shut_ = false;
-    bool plain_read_done_ = false;  // EOF from the plain side
-    bool close_notify_sent_ = false;
-    bool tls_write_shut_ = false;
-    bool failing_ = false;  // fatal alert sealed, flushing before close
-
-    uint64_t bytes_from_tls_ = 0;
-    uint64_t bytes_to_tls_ = 0;
-
-    // Links: wire throttling, record sizing, key rotation.
+    // Links: wire throttling (record sizing and key rotation are the pump's).
     std::unique_ptr<ThrottleState> throttle_;  // only once a limit applies
-    RecordSizer sizer_;
-    bool admitted_ = false;
-    uint64_t out_under_key_ = 0;  // plaintext sealed under our current write key
-    uint64_t in_under_key_ = 0;   // plaintext opened under the peer's current key
-    uint64_t our_key_since_ms_ = 0;
-    uint64_t peer_key_since_ms_ = 0;
-    uint64_t peer_updates_seen_ = 0;
     uint64_t throttled_reported_ms_ = 0;
     std::string sni_;
     std::string alpn_;
     std::string peer_cn_;  // the TLS peer's certificate CN, if it showed one
-    std::string close_reason_;
 };
 
 }  // namespace tlsward::netproc

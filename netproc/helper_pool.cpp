@@ -6,9 +6,16 @@
 
 namespace tlsward::netproc {
 
-HelperPool::HelperPool(uv_loop_t* loop, Callbacks cb) : loop_(loop), cb_(std::move(cb)) {
-    reaper_ = std::make_unique<UvCheck>(loop, [this] { retired_.clear(); });
-}
+// What a helper may send netproc: HANDSHAKE_DONE and HANDSHAKE_FAILED, each
+// for a job this very helper has in flight (or had, before the connection
+// went away). Anything else means the helper is broken or compromised.
+const HelperPool::Accept HelperPool::kFromHelper[] = {
+    {ipc::MsgType::hs_done, kAnswerable, &HelperPool::on_done},
+    {ipc::MsgType::hs_failed, kAnswerable, &HelperPool::on_failed},
+};
+
+HelperPool::HelperPool(uv_loop_t* loop, Callbacks cb)
+    : loop_(loop), cb_(std::move(cb)), retired_(loop) {}
 
 HelperPool::~HelperPool() = default;
 
@@ -26,7 +33,8 @@ size_t HelperPool::live_helpers(uint32_t generation) const {
 
 void HelperPool::add_helper(uint32_t slot, uint32_t generation, UniqueFd channel) {
     Key k = key(generation, slot);
-    if (helpers_.count(k)) drop_helper(k, "replaced by a new helper in its slot");
+    if (helpers_.count(k))
+        drop_helper(k, Error{ErrorKind::internal, "replaced by a new helper in its slot"});
     Helper h;
     h.slot = slot;
     h.generation = generation;
@@ -39,7 +47,7 @@ void HelperPool::add_helper(uint32_t slot, uint32_t generation, UniqueFd channel
             if (broke)
                 cut_off(k, e.message);
             else
-                drop_helper(k, e.message);
+                drop_helper(k, e);
         });
     helpers_[k] = std::move(h);
     LOG_INFO("event=helper_attached slot=%u generation=%u", slot, generation);
@@ -171,61 +179,66 @@ void HelperPool::cancel(uint64_t conn_id) {
     }
 }
 
-void HelperPool::on_message(Key k, ipc::Message&& m) {
-    // What a helper may send netproc: HANDSHAKE_DONE and HANDSHAKE_FAILED,
-    // each for a job this very helper has in flight. Anything else means
-    // the helper is broken or compromised; it is cut off.
-    uint64_t id = m.request_id();
-    auto owner = owner_.find(id);
-    bool ours = owner != owner_.end() && owner->second == k;
+HelperPool::JobState HelperPool::job_state(Key k, uint64_t id) const {
+    // Connection ids grow, so an answer for a higher id than any job sent
+    // to this helper answers a job it was never given.
     if (auto h = helpers_.find(k); h != helpers_.end() && id > h->second.highest_job_sent)
-        return cut_off(k,
-                       strfmt("%s for job %llu, which this helper was never given",
-                              ipc::msg_type_name(m.type()), static_cast<unsigned long long>(id)));
-    switch (m.type()) {
-        case ipc::MsgType::hs_done: {
-            auto done = ipc::decode_message<ipc::HandshakeDone>(m);
-            if (!done) return cut_off(k, done.message());
-            if (done->conn_id != id)
-                return cut_off(k, strfmt("HANDSHAKE_DONE for job %llu names connection %llu",
-                                         static_cast<unsigned long long>(id),
-                                         static_cast<unsigned long long>(done->conn_id)));
-            if (!ours) {
-                // A job we cancelled (connection closed meanwhile) is fine;
-                // one we never gave this helper is a violation.
-                if (owner != owner_.end())
-                    return cut_off(k, strfmt("answer for job %llu of another helper",
-                                             static_cast<unsigned long long>(id)));
-                return;
-            }
-            owner_.erase(owner);
-            answered(id);
-            admission_.completed(uv_now(loop_));
-            cb_.done(id, std::move(done.value()));
-            job_finished(k);
-            break;
-        }
-        case ipc::MsgType::hs_failed: {
-            auto failed = ipc::decode_message<ipc::HandshakeFailed>(m);
-            if (!failed) return cut_off(k, failed.message());
-            if (!ours) {
-                if (owner != owner_.end())
-                    return cut_off(k, strfmt("answer for job %llu of another helper",
-                                             static_cast<unsigned long long>(id)));
-                return;
-            }
-            owner_.erase(owner);
-            answered(id);
-            admission_.completed(uv_now(loop_));
-            cb_.failed(id, failed.value());
-            job_finished(k);
-            break;
-        }
-        default:
-            return cut_off(k, strfmt("message %s is not accepted from a helper",
-                                     ipc::msg_type_name(m.type())));
+        return JobState::never_given;
+    auto owner = owner_.find(id);
+    if (owner == owner_.end()) return JobState::cancelled;
+    return owner->second == k ? JobState::in_flight : JobState::other_helper;
+}
+
+void HelperPool::on_message(Key k, ipc::Message&& m) {
+    const Accept* accept = nullptr;
+    for (const Accept& a : kFromHelper)
+        if (a.type == m.type()) accept = &a;
+    if (!accept)
+        return cut_off(
+            k, strfmt("message %s is not accepted from a helper", ipc::msg_type_name(m.type())));
+    uint64_t id = m.request_id();
+    JobState state = job_state(k, id);
+    if (!(accept->job_states & static_cast<uint8_t>(state))) {
+        if (state == JobState::never_given)
+            return cut_off(
+                k, strfmt("%s for job %llu, which this helper was never given",
+                          ipc::msg_type_name(m.type()), static_cast<unsigned long long>(id)));
+        return cut_off(k, strfmt("answer for job %llu of another helper",
+                                 static_cast<unsigned long long>(id)));
     }
-    pump_queue();
+    if (Status s = (this->*accept->handler)(k, id, m); !s) return cut_off(k, s.message());
+    if (state == JobState::in_flight) pump_queue();
+}
+
+void HelperPool::take_answer(uint64_t id) {
+    owner_.erase(id);
+    answered(id);
+    admission_.completed(uv_now(loop_));
+}
+
+Status HelperPool::on_done(Key k, uint64_t id, ipc::Message& m) {
+    auto done = ipc::decode_message<ipc::HandshakeDone>(m);
+    if (!done) return done.error();
+    if (done->conn_id != id)
+        return err(ErrorKind::protocol, "HANDSHAKE_DONE for job %llu names connection %llu",
+                   static_cast<unsigned long long>(id),
+                   static_cast<unsigned long long>(done->conn_id));
+    // A job cancelled meanwhile (its connection closed): nothing to deliver.
+    if (job_state(k, id) != JobState::in_flight) return {};
+    take_answer(id);
+    cb_.done(id, std::move(done.value()));
+    job_finished(k);
+    return {};
+}
+
+Status HelperPool::on_failed(Key k, uint64_t id, ipc::Message& m) {
+    auto failed = ipc::decode_message<ipc::HandshakeFailed>(m);
+    if (!failed) return failed.error();
+    if (job_state(k, id) != JobState::in_flight) return {};
+    take_answer(id);
+    cb_.failed(id, failed.value());
+    job_finished(k);
+    return {};
 }
 
 void HelperPool::cut_off(Key k, const std::string& why) {
@@ -233,19 +246,19 @@ void HelperPool::cut_off(Key k, const std::string& why) {
     if (it == helpers_.end()) return;
     uint32_t slot = it->second.slot;
     uint32_t generation = it->second.generation;
-    drop_helper(k, why);
+    drop_helper(k, Error{ErrorKind::protocol, why});
     // Only for what the helper sent: a send that fails because the helper
     // died (its replacement may already hold the slot) is no violation.
     if (cb_.violation) cb_.violation(slot, generation, why);
 }
 
-void HelperPool::drop_helper(Key k, const std::string& why) {
+void HelperPool::drop_helper(Key k, const Error& why) {
     auto it = helpers_.find(k);
     if (it == helpers_.end()) return;
     Helper h = std::move(it->second);
     helpers_.erase(it);
     h.channel->close();
-    retired_.push_back(std::move(h.channel));
+    retired_.defer(std::move(h.channel));
 
     std::vector<uint64_t> lost;
     for (auto o = owner_.begin(); o != owner_.end();) {
@@ -258,16 +271,17 @@ void HelperPool::drop_helper(Key k, const std::string& why) {
         }
     }
     bool current = h.generation == generation_;
-    if (why == ipc::kPeerClosed && !current && lost.empty())
+    bool went_away = why.kind == ErrorKind::peer_closed;
+    if (went_away && !current && lost.empty())
         // An older generation's helper leaving after its work (reload), or
         // a newer one's that never got work (a reload that was abandoned).
         LOG_INFO("event=helper_detached slot=%u generation=%u", h.slot, h.generation);
-    else if (why == ipc::kPeerClosed)
+    else if (went_away)
         LOG_WARN("event=helper_lost slot=%u generation=%u handshakes_failed=%zu", h.slot,
                  h.generation, lost.size());
     else
         LOG_ERROR("event=helper_dropped slot=%u generation=%u reason=\"%s\" handshakes_failed=%zu",
-                  h.slot, h.generation, why.c_str(), lost.size());
+                  h.slot, h.generation, why.message.c_str(), lost.size());
     ipc::HandshakeFailed f;
     f.reason = ipc::FailReason::io_error;
     f.detail = strfmt("crypto helper %u went away", h.slot);

@@ -14,6 +14,8 @@
 #include <string>
 #include <unordered_map>
 
+#include "common/deferred_delete.hpp"
+#include "common/result.hpp"
 #include "common/unique_fd.hpp"
 #include "common/uv_handles.hpp"
 #include "ipc/handoff.hpp"
@@ -97,13 +99,43 @@ private:
         return (static_cast<uint64_t>(generation) << 32) | slot;
     }
 
+    // The job an answer names, as seen from the helper that sent it.
+    enum class JobState : uint8_t {
+        in_flight = 1,     // this helper holds it
+        cancelled = 2,     // it did, but the connection went away meanwhile
+        other_helper = 4,  // another helper holds it
+        never_given = 8,   // this helper was never given it
+    };
+    // What a helper may send netproc and for jobs in which states (a mask
+    // of JobState bits), like Supervisor::kFromHelper. A type not listed,
+    // an answer for a job in a state not listed, or a handler's error is a
+    // protocol violation: the helper is cut off. An answer for a cancelled
+    // job is checked, then dropped.
+    static constexpr uint8_t kAnswerable =
+        static_cast<uint8_t>(JobState::in_flight) | static_cast<uint8_t>(JobState::cancelled);
+    using Handler = Status (HelperPool::*)(Key, uint64_t conn_id, ipc::Message&);
+    struct Accept {
+        ipc::MsgType type;
+        uint8_t job_states;
+        Handler handler;
+    };
+    static const Accept kFromHelper[];
+
     Helper* pick();
     bool send_to(Helper& h, HandshakeRequest& req);
     void job_finished(Key key);
     // The helper answered job `conn_id`: its time goes to the histogram.
     void answered(uint64_t conn_id);
+    JobState job_state(Key key, uint64_t conn_id) const;
     void on_message(Key key, ipc::Message&& m);
-    void drop_helper(Key key, const std::string& why);
+    // helper -> netproc: the answer is checked; a job in flight ends.
+    Status on_done(Key key, uint64_t conn_id, ipc::Message& m);
+    Status on_failed(Key key, uint64_t conn_id, ipc::Message& m);
+    // The job is answered: it leaves the helper (the caller delivers it).
+    void take_answer(uint64_t conn_id);
+    // The helper's channel ends; its jobs fail. why.kind peer_closed: it
+    // went away (exit, crash), else netproc dropped it.
+    void drop_helper(Key key, const Error& why);
     // drop_helper for a protocol violation: the supervisor is told to kill it.
     void cut_off(Key key, const std::string& why);
     void pump_queue();
@@ -124,8 +156,7 @@ private:
     HandshakeAdmission admission_;
     uint64_t shed_ = 0;
     // Channels of dropped helpers, freed outside their own callbacks.
-    std::vector<std::unique_ptr<ipc::UvChannel>> retired_;
-    std::unique_ptr<UvCheck> reaper_;
+    DeferredDelete<ipc::UvChannel> retired_;
 };
 
 }  // namespace tlsward::netproc

@@ -18,6 +18,29 @@ constexpr size_t kMaxFreeBlocks = 256;
 constexpr uint64_t kFinalFlushMs = 2000;
 }  // namespace
 
+const NetProc::Accept NetProc::kFromSupervisor[] = {
+    {ipc::MsgType::np_service, kConfiguring, &NetProc::on_service},
+    {ipc::MsgType::np_listener, kConfiguring, &NetProc::on_listener},
+    {ipc::MsgType::np_metrics_listener, kConfiguring, &NetProc::on_metrics_listener},
+    {ipc::MsgType::np_config_done, kConfiguring, &NetProc::on_config_done},
+    {ipc::MsgType::np_helper, kAnyPhase, &NetProc::on_helper},
+    {ipc::MsgType::np_supervisor_stats, kConfigured, &NetProc::on_supervisor_stats},
+    {ipc::MsgType::ping, kConfigured, &NetProc::on_ping},
+    {ipc::MsgType::shutdown, kAnyPhase, &NetProc::on_shutdown},
+};
+
+const char* NetProc::phase_name(Phase p) {
+    switch (p) {
+        case Phase::starting:
+            return "starting";
+        case Phase::running:
+            return "running";
+        case Phase::draining:
+            return "draining";
+    }
+    return "?";
+}
+
 NetProc::NetProc(uv_loop_t* loop, FdPoller* poller, const ChildArgs& args, UniqueFd control)
     : loop_(loop),
       args_(args),
@@ -44,7 +67,7 @@ NetProc::NetProc(uv_loop_t* loop, FdPoller* poller, const ChildArgs& args, Uniqu
       throttle_(loop),
       limits_(loop),
       metrics_server_(loop, metrics_, [this] { return render_metrics(); }),
-      reaper_(loop, [this] { graveyard_.clear(); }),
+      graveyard_(loop),
       drain_timer_(loop, [] {}) {
     env_.loop = loop;
     env_.poller = poller;
@@ -66,7 +89,7 @@ NetProc::~NetProc() {
     staged_listeners_.clear();
     for (auto& [id, c] : connections_) c->finish();
     connections_.clear();
-    graveyard_.clear();
+    graveyard_.flush();
 }
 
 void NetProc::protocol_violation(const std::string& what) {
@@ -75,7 +98,7 @@ void NetProc::protocol_violation(const std::string& what) {
 }
 
 void NetProc::on_control_failed(const Error& e) {
-    if (e.message == ipc::kPeerClosed) {
+    if (e.kind == ErrorKind::peer_closed) {
         LOG_INFO("event=exit reason=\"supervisor closed the control channel\"");
         stop(0);
     } else {
@@ -84,73 +107,88 @@ void NetProc::on_control_failed(const Error& e) {
 }
 
 void NetProc::on_control_message(ipc::Message&& m) {
-    using ipc::MsgType;
-    switch (m.type()) {
-        case MsgType::np_service: {
-            auto s = ipc::decode_message<ipc::NpService>(m);
-            if (!s) return protocol_violation(s.message());
-            auto svc = std::make_shared<Service>();
-            svc->config = std::move(s.value());
-            staged_services_[svc->config.id] = svc;
-            return;
-        }
-        case MsgType::np_listener: {
-            auto l = ipc::decode_message<ipc::NpListener>(m);
-            if (!l) return protocol_violation(l.message());
-            uint32_t sid = l->service_id;
-            if (!staged_services_.count(sid))
-                return protocol_violation(strfmt("NP_LISTENER for unknown service %u", sid));
-            staged_listeners_.push_back(
-                std::make_unique<Listener>(loop_, sid, l->address, m.take_fd(),
-                                           [this, sid](UniqueFd fd, const SocketAddress& p) {
-                                               on_accept(sid, std::move(fd), p);
-                                           }));
-            return;
-        }
-        case MsgType::np_metrics_listener: {
-            auto l = ipc::decode_message<ipc::NpMetricsListener>(m);
-            if (!l) return protocol_violation(l.message());
-            staged_metrics_.emplace(l->address, m.take_fd());
-            return;
-        }
-        case MsgType::np_supervisor_stats: {
-            auto st = ipc::decode_message<ipc::NpSupervisorStats>(m);
-            if (!st) return protocol_violation(st.message());
-            metrics_.supervisor = st.value();
-            metrics_.have_supervisor = true;
-            return;
-        }
-        case MsgType::np_helper: {
-            auto h = ipc::decode_message<ipc::NpHelper>(m);
-            if (!h) return protocol_violation(h.message());
-            helpers_.add_helper(h->slot, h->generation, m.take_fd());
-            return;
-        }
-        case MsgType::np_config_done: {
-            auto d = ipc::decode_message<ipc::NpConfigDone>(m);
-            if (!d) return protocol_violation(d.message());
-            commit_config(d.value());
-            return;
-        }
-        case MsgType::ping: {
-            auto p = ipc::decode_message<ipc::Ping>(m);
-            if (!p) return protocol_violation(p.message());
-            control_->send(MsgType::np_status, m.request_id(), ipc::encode_body(status(p->seq)));
-            return;
-        }
-        case MsgType::shutdown: {
-            auto s = ipc::decode_message<ipc::Shutdown>(m);
-            if (!s) return protocol_violation(s.message());
-            begin_shutdown(s->drain_ms);
-            return;
-        }
-        default:
-            return protocol_violation(strfmt("message %s is not accepted from the supervisor",
-                                             ipc::msg_type_name(m.type())));
-    }
+    const Accept* accept = nullptr;
+    for (const Accept& a : kFromSupervisor)
+        if (a.type == m.type()) accept = &a;
+    if (!accept)
+        return protocol_violation(
+            strfmt("message %s is not accepted from the supervisor", ipc::msg_type_name(m.type())));
+    if (!(accept->phases & static_cast<uint8_t>(phase_)))
+        return protocol_violation(strfmt("message %s is not accepted from the supervisor while %s",
+                                         ipc::msg_type_name(m.type()), phase_name(phase_)));
+    if (Status s = (this->*accept->handler)(m); !s) protocol_violation(s.message());
 }
 
+// --- supervisor -> netproc -----------------------------------------------------
+
+Status NetProc::on_service(ipc::Message& m) {
+    auto s = ipc::decode_message<ipc::NpService>(m);
+    if (!s) return s.error();
+    auto svc = std::make_shared<Service>();
+    svc->config = std::move(s.value());
+    staged_services_[svc->config.id] = svc;
+    return {};
+}
+
+Status NetProc::on_listener(ipc::Message& m) {
+    auto l = ipc::decode_message<ipc::NpListener>(m);
+    if (!l) return l.error();
+    uint32_t sid = l->service_id;
+    if (!staged_services_.count(sid))
+        return err(ErrorKind::protocol, "NP_LISTENER for unknown service %u", sid);
+    staged_listeners_.push_back(std::make_unique<Listener>(
+        loop_, sid, l->address, m.take_fd(),
+        [this, sid](UniqueFd fd, const SocketAddress& p) { on_accept(sid, std::move(fd), p); }));
+    return {};
+}
+
+Status NetProc::on_metrics_listener(ipc::Message& m) {
+    auto l = ipc::decode_message<ipc::NpMetricsListener>(m);
+    if (!l) return l.error();
+    staged_metrics_.emplace(l->address, m.take_fd());
+    return {};
+}
+
+Status NetProc::on_supervisor_stats(ipc::Message& m) {
+    auto st = ipc::decode_message<ipc::NpSupervisorStats>(m);
+    if (!st) return st.error();
+    metrics_.supervisor = st.value();
+    metrics_.have_supervisor = true;
+    return {};
+}
+
+Status NetProc::on_helper(ipc::Message& m) {
+    auto h = ipc::decode_message<ipc::NpHelper>(m);
+    if (!h) return h.error();
+    helpers_.add_helper(h->slot, h->generation, m.take_fd());
+    return {};
+}
+
+Status NetProc::on_config_done(ipc::Message& m) {
+    auto d = ipc::decode_message<ipc::NpConfigDone>(m);
+    if (!d) return d.error();
+    commit_config(d.value());
+    return {};
+}
+
+Status NetProc::on_ping(ipc::Message& m) {
+    auto p = ipc::decode_message<ipc::Ping>(m);
+    if (!p) return p.error();
+    control_->send(ipc::MsgType::np_status, m.request_id(), ipc::encode_body(status(p->seq)));
+    return {};
+}
+
+Status NetProc::on_shutdown(ipc::Message& m) {
+    auto s = ipc::decode_message<ipc::Shutdown>(m);
+    if (!s) return s.error();
+    begin_shutdown(s->drain_ms);
+    return {};
+}
+
+// -------------------------------------------------------------------------------
+
 void NetProc::commit_config(const ipc::NpConfigDone& done) {
+    phase_ = Phase::running;
     generation_ = done.generation;
     for (auto& [id, s] : staged_services_) {
         s->generation = done.generation;
@@ -179,10 +217,10 @@ void NetProc::commit_config(const ipc::NpConfigDone& done) {
     staged_listeners_.clear();
     helpers_.set_generation(done.generation);
     helpers_.set_limits(done.handshake_queue_limit, done.max_jobs_per_helper);
-    if (!shutting_down_)
-        for (auto& l : listeners_) l->start();
+    // Never while draining (kFromSupervisor accepts no configuration then).
+    for (auto& l : listeners_) l->start();
     // The metrics socket, too, comes with every configuration; none: off.
-    if (staged_metrics_ && !shutting_down_)
+    if (staged_metrics_)
         metrics_server_.listen(staged_metrics_->first, std::move(staged_metrics_->second));
     else
         metrics_server_.stop_listening();
@@ -262,7 +300,7 @@ ipc::NpStatus NetProc::status(uint64_t seq) {
 
 void NetProc::on_accept(uint32_t service_id, UniqueFd fd, const SocketAddress& peer) {
     auto it = services_.find(service_id);
-    if (it == services_.end() || shutting_down_) return;  // fd closes on return
+    if (it == services_.end() || phase_ == Phase::draining) return;  // fd closes on return
     uint64_t id = next_conn_id_++;
     auto conn = std::make_unique<Connection>(env_, id, it->second, std::move(fd), peer);
     Connection* c = conn.get();
@@ -275,14 +313,14 @@ void NetProc::on_accept(uint32_t service_id, UniqueFd fd, const SocketAddress& p
 void NetProc::on_connection_closed(Connection* c) {
     auto it = connections_.find(c->id());
     if (it == connections_.end()) return;
-    graveyard_.push_back(std::move(it->second));
+    graveyard_.defer(std::move(it->second));
     connections_.erase(it);
-    if (shutting_down_) maybe_exit();
+    if (phase_ == Phase::draining) maybe_exit();
 }
 
 void NetProc::begin_shutdown(uint32_t drain_ms) {
-    if (shutting_down_) return;
-    shutting_down_ = true;
+    if (phase_ == Phase::draining) return;
+    phase_ = Phase::draining;
     // Stop accepting: our copies of the listening sockets close here, the
     // supervisor closes its own, so new connection attempts are refused
     // instead of waiting in a backlog nobody reads.
@@ -303,7 +341,7 @@ void NetProc::begin_shutdown(uint32_t drain_ms) {
 }
 
 void NetProc::maybe_exit() {
-    if (shutting_down_ && connections_.empty()) stop(0);
+    if (phase_ == Phase::draining && connections_.empty()) stop(0);
 }
 
 void NetProc::stop(int code) {

@@ -3,10 +3,12 @@
 // the control channel (fd 3), accepts connections, lends each to a crypto
 // helper for the handshake and then carries the traffic itself.
 //
-// Channels and what each may send netproc (anything else is a protocol
-// violation; see on_control_message and HelperPool::on_message):
-//   supervisor: NP_SERVICE, NP_LISTENER, NP_METRICS_LISTENER, NP_HELPER,
-//               NP_CONFIG_DONE, NP_SUPERVISOR_STATS, PING, SHUTDOWN
+// Channels and what each may send netproc, in tables (NetProc::kFromSupervisor,
+// HelperPool::kFromHelper; anything else is a protocol violation):
+//   supervisor: NP_SERVICE, NP_LISTENER, NP_METRICS_LISTENER, NP_CONFIG_DONE
+//               (starting, running); NP_HELPER, SHUTDOWN (any time);
+//               NP_SUPERVISOR_STATS, PING (once configured: the supervisor
+//               sends them only after READY)
 //   helper[i]:  HANDSHAKE_DONE, HANDSHAKE_FAILED (only for its own jobs)
 // and what it sends the supervisor: READY (after every NP_CONFIG_DONE, with
 // its generation), NP_STATUS (the answer to PING), NP_RETIRED.
@@ -27,6 +29,7 @@
 #include <vector>
 
 #include "common/child_bootstrap.hpp"
+#include "common/deferred_delete.hpp"
 #include "common/uv_handles.hpp"
 #include "ipc/uv_channel.hpp"
 #include "netproc/buffer_pool.hpp"
@@ -50,9 +53,47 @@ public:
     int exit_code() const { return exit_code_; }
 
 private:
+    // Where netproc is in its life, for what the supervisor may send.
+    enum class Phase : uint8_t {
+        starting = 1,  // before the first NP_CONFIG_DONE
+        running = 2,
+        draining = 4,  // after SHUTDOWN
+    };
+    static const char* phase_name(Phase p);
+    // Configuration comes before the first READY and with every reload,
+    // never once draining (the supervisor drops a reload when it shuts
+    // down); PING and the supervisor's statistics go only to a netproc that
+    // has said READY.
+    static constexpr uint8_t kConfiguring =
+        static_cast<uint8_t>(Phase::starting) | static_cast<uint8_t>(Phase::running);
+    static constexpr uint8_t kConfigured =
+        static_cast<uint8_t>(Phase::running) | static_cast<uint8_t>(Phase::draining);
+    static constexpr uint8_t kAnyPhase = kConfiguring | kConfigured;
+    // What the supervisor may send netproc and in which phases (a mask of
+    // Phase bits), like Supervisor::kFromNetproc and OpenSSH's monitor
+    // table. A type not listed, or listed but not allowed now, is a
+    // protocol violation, and so is a handler's error: netproc exits 1.
+    using Handler = Status (NetProc::*)(ipc::Message&);
+    struct Accept {
+        ipc::MsgType type;
+        uint8_t phases;
+        Handler handler;
+    };
+    static const Accept kFromSupervisor[];
+
     void on_control_message(ipc::Message&& m);
     void on_control_failed(const Error& e);
     void protocol_violation(const std::string& what);
+
+    // supervisor -> netproc
+    Status on_service(ipc::Message& m);
+    Status on_listener(ipc::Message& m);
+    Status on_metrics_listener(ipc::Message& m);
+    Status on_supervisor_stats(ipc::Message& m);
+    Status on_helper(ipc::Message& m);
+    Status on_config_done(ipc::Message& m);
+    Status on_ping(ipc::Message& m);
+    Status on_shutdown(ipc::Message& m);
 
     void commit_config(const ipc::NpConfigDone& done);
     ipc::NpStatus status(uint64_t seq);
@@ -93,10 +134,10 @@ private:
 
     uint64_t next_conn_id_ = 1;
     std::unordered_map<uint64_t, std::unique_ptr<Connection>> connections_;
-    std::vector<std::unique_ptr<Connection>> graveyard_;
-    UvCheck reaper_;
+    // Closed connections, freed outside their own callbacks.
+    DeferredDelete<Connection> graveyard_;
 
-    bool shutting_down_ = false;
+    Phase phase_ = Phase::starting;
     UvTimer drain_timer_;
     int exit_code_ = 0;
 };
