@@ -23,7 +23,7 @@ CALL = re.compile(r"\b(LOG_DEBUG|LOG_INFO|LOG_WARN|LOG_ERROR|log_write)\s*\(")
 # logfmt::value() or are numbers. (file, argument expression).
 FRAGMENTS = {
     ("cryptoproc/helper.cpp", "suppressed_tail().c_str()"),
-    ("netproc/connection.cpp", "tail.c_str()"),
+    ("netproc/close_reason.cpp", "tail.c_str()"),
     ("common/sandbox.cpp", "who.c_str()"),
     ("supervisor/main.cpp", "kept->c_str()"),
 }
