@@ -65,7 +65,7 @@ void Supervisor::start_reload() {
     auto prepared = prepare_config(config.value(),
                                    [&warnings](const std::string& w) { warnings.push_back(w); });
     if (!prepared) return fail_reload(prepared.error());
-    for (const std::string& w : warnings) LOG_WARN("%s", w.c_str());
+    for (const std::string& w : warnings) LOG_WARN("event=config_warning detail=\"%s\"", w.c_str());
     generations_.assign_service_ids(prepared.value());
     const Generation& active = generations_.active();
     auto plan = plan_listeners(prepared.value(), active.listeners, inherited_, bind_listener);
