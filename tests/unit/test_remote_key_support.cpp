@@ -6,6 +6,7 @@
 #include <openssl/rsa.h>
 #include <openssl/x509v3.h>
 
+#include <ctime>
 #include <map>
 #include <stdexcept>
 
@@ -218,7 +219,12 @@ bool HandshakePair::step(SSL* ssl, bool is_ours, bool& done, int& error) {
         cryptoproc::RemoteSignSlot::Scope scope(slot_);
         r = SSL_do_handshake(ssl);
     } else {
+        timespec a{}, b{};
+        clock_gettime(CLOCK_THREAD_CPUTIME_ID, &a);
         r = SSL_do_handshake(ssl);
+        clock_gettime(CLOCK_THREAD_CPUTIME_ID, &b);
+        peer_ns_ += static_cast<uint64_t>((b.tv_sec - a.tv_sec) * 1000000000LL +
+                                          (b.tv_nsec - a.tv_nsec));
     }
     error = r == 1 ? SSL_ERROR_NONE : SSL_get_error(ssl, r);
     if (r == 1) {

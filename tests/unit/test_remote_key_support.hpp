@@ -62,6 +62,8 @@ public:
     SSL* peer() { return peer_.get(); }
     cryptoproc::RemoteSignSlot& slot() { return slot_; }
     int wakes() const { return wakes_; }
+    // CPU time (this thread) spent in the peer's SSL_do_handshake calls.
+    uint64_t peer_ns() const { return peer_ns_; }
 
 private:
     bool step(SSL* ssl, bool is_ours, bool& done, int& error);
@@ -77,6 +79,7 @@ private:
     bool failed_ = false;
     std::string failure_;
     int wakes_ = 0;
+    uint64_t peer_ns_ = 0;
 };
 
 }  // namespace tlsward::rktest
