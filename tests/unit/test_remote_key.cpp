@@ -6,11 +6,17 @@
 #include <openssl/err.h>
 #include <openssl/pem.h>
 #include <openssl/provider.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <catch2/catch.hpp>
+#include <csignal>
+#include <cstdio>
 #include <memory>
 
 #include "common/openssl_error.hpp"
+#include "common/sandbox.hpp"
+#include "cryptoproc/sandbox_policy.hpp"
 #include "cryptoproc/remote_key.hpp"
 #include "test_remote_key_support.hpp"
 
@@ -320,4 +326,38 @@ TEST_CASE("remote key: a refused signature fails the handshake, a dropped one un
     CHECK(signer.requests[1].cancelled);
     CHECK(SSL_waiting_for_async(ssl) == 0);
     b.reset();
+}
+
+// The helper's seccomp allow-list (cryptoproc/sandbox_policy.cpp) holds
+// what an ASYNC job needs: a fibre's first start (setcontext restores the
+// signal mask: rt_sigprocmask), its stack (malloc), pausing and resuming
+// (_longjmp, no system call). A forbidden call would kill the child with
+// SIGSYS.
+TEST_CASE("remote key: a paused and resumed handshake needs no call outside the helper's sandbox",
+          "[remote_key]") {
+    const cptest::Credentials& creds = rktest::credentials("P-256");
+    EvpPkeyPtr key = rktest::private_key(creds);
+    auto svc = build(rktest::remote_server_spec(creds, 1));
+    auto client = rktest::peer_client_ctx(creds, TLS1_3_VERSION);
+    std::fflush(nullptr);
+    pid_t pid = fork();
+    REQUIRE(pid >= 0);
+    if (pid == 0) {
+        if (!sandbox::enter(cryptoproc::sandbox_policy(), sandbox::Identity{})) _exit(3);
+        FakeSigner signer;
+        rktest::HandshakePair a(svc->ctx.get(), client.get(), true);
+        a.pump();
+        if (a.ours_error() != SSL_ERROR_WANT_ASYNC || signer.requests.size() != 1) _exit(4);
+        Result<std::vector<uint8_t>> sig = rktest::reference_sign(
+            key.get(), signer.requests[0].scheme, signer.requests[0].message);
+        FakeSigner::Done d = std::move(signer.requests[0].done);
+        d(std::move(sig));
+        a.pump();
+        _exit(a.done() && SSL_get_verify_result(a.peer()) == X509_V_OK ? 0 : 5);
+    }
+    int status = 0;
+    REQUIRE(waitpid(pid, &status, 0) == pid);
+    INFO("status " << status);
+    CHECK((WIFEXITED(status) && WEXITSTATUS(status) == 0));
+    CHECK_FALSE((WIFSIGNALED(status) && WTERMSIG(status) == SIGSYS));
 }
