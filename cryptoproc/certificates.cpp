@@ -94,10 +94,9 @@ Result<CertificateSet> CertificateSet::build(const std::vector<CertificateSpec>&
         auto where = [&](const Error& e) { return context(strfmt("certificate %zu", i + 1), e); };
         auto chain = read_pem_chain(spec.chain_pem);
         if (!chain) return where(chain.error());
-        auto key = spec.remote_key_id != 0
-                       ? make_remote_key(X509_get0_pubkey(chain->front().get()),
-                                         spec.remote_key_id, spec.remote_kinds)
-                       : read_pem_key(spec.key_pem);
+        auto key = spec.remote_key_id != 0 ? make_remote_key(X509_get0_pubkey(chain->front().get()),
+                                                             spec.remote_key_id, spec.remote_kinds)
+                                           : read_pem_key(spec.key_pem);
         if (!key) return where(key.error());
         CertificateEntry e;
         e.leaf = std::move(chain->front());

@@ -108,9 +108,9 @@ int km_import(void* kd, int selection, const OSSL_PARAM params[]) {
     // The public half as an ordinary key of the default library context.
     EVP_PKEY_CTX* ctx = EVP_PKEY_CTX_new_from_name(nullptr, key_type(F), nullptr);
     EVP_PKEY* pub = nullptr;
-    bool ok = ctx && EVP_PKEY_fromdata_init(ctx) == 1 &&
-              EVP_PKEY_fromdata(ctx, &pub, EVP_PKEY_PUBLIC_KEY, const_cast<OSSL_PARAM*>(params)) ==
-                  1;
+    bool ok =
+        ctx && EVP_PKEY_fromdata_init(ctx) == 1 &&
+        EVP_PKEY_fromdata(ctx, &pub, EVP_PKEY_PUBLIC_KEY, const_cast<OSSL_PARAM*>(params)) == 1;
     EVP_PKEY_CTX_free(ctx);
     if (!ok) return 0;
     auto alg = key_algorithm_of(pub);
@@ -123,7 +123,8 @@ int km_import(void* kd, int selection, const OSSL_PARAM params[]) {
     unsigned int kinds = 0;
     const OSSL_PARAM* pid = OSSL_PARAM_locate_const(params, kParamKeyId);
     const OSSL_PARAM* pkinds = OSSL_PARAM_locate_const(params, kParamKinds);
-    if ((pid && !OSSL_PARAM_get_uint64(pid, &id)) || (pkinds && !OSSL_PARAM_get_uint(pkinds, &kinds))) {
+    if ((pid && !OSSL_PARAM_get_uint64(pid, &id)) ||
+        (pkinds && !OSSL_PARAM_get_uint(pkinds, &kinds))) {
         EVP_PKEY_free(pub);
         return 0;
     }
@@ -256,9 +257,8 @@ int hash_bytes_of(const char* name) {
         int bytes;
     };
     static const Alias kAliases[] = {
-        {"SHA2-256", 32}, {"SHA256", 32}, {"SHA-256", 32},
-        {"SHA2-384", 48}, {"SHA384", 48}, {"SHA-384", 48},
-        {"SHA2-512", 64}, {"SHA512", 64}, {"SHA-512", 64},
+        {"SHA2-256", 32}, {"SHA256", 32},   {"SHA-256", 32}, {"SHA2-384", 48}, {"SHA384", 48},
+        {"SHA-384", 48},  {"SHA2-512", 64}, {"SHA512", 64},  {"SHA-512", 64},
     };
     for (const Alias& a : kAliases)
         if (strcasecmp(name, a.name) == 0) return a.bytes;
@@ -415,13 +415,12 @@ int remote_sign(SigCtx* c, std::span<const uint8_t> message, unsigned char* sig,
         return 0;
     }
     auto pending = std::make_shared<PendingSignature>();
-    pending->ticket = signer->submit(
-        c->key->key_id, kind_of(c->key->kinds, message), scheme->code, message,
-        [pending, slot](Result<std::vector<uint8_t>>&& r) {
-            pending->result = std::move(r);
-            pending->done = true;
-            if (slot->wake) slot->wake();
-        });
+    pending->ticket = signer->submit(c->key->key_id, kind_of(c->key->kinds, message), scheme->code,
+                                     message, [pending, slot](Result<std::vector<uint8_t>>&& r) {
+                                         pending->result = std::move(r);
+                                         pending->done = true;
+                                         if (slot->wake) slot->wake();
+                                     });
     slot->begin(pending);
     while (!pending->done) {
         if (ASYNC_pause_job() != 1) {
@@ -538,8 +537,7 @@ Status load_remote_key_provider() {
     static Status result;
     std::call_once(once, [] {
         g_libctx = OSSL_LIB_CTX_new();
-        if (!g_libctx ||
-            OSSL_PROVIDER_add_builtin(g_libctx, kProviderName, &provider_init) != 1) {
+        if (!g_libctx || OSSL_PROVIDER_add_builtin(g_libctx, kProviderName, &provider_init) != 1) {
             result = err(ErrorKind::internal, "OSSL_PROVIDER_add_builtin(%s): %s", kProviderName,
                          openssl_errors().c_str());
             return;
@@ -602,8 +600,9 @@ Result<EvpPkeyPtr> make_remote_key(EVP_PKEY* pub, uint64_t key_id, uint8_t kinds
     OSSL_PARAM_free(ours);
     OSSL_PARAM_free(pub_params);
     OSSL_PARAM_BLD_free(bld);
-    if (!ok) return err(ErrorKind::internal, "remote key %llu: %s",
-                        static_cast<unsigned long long>(key_id), why.c_str());
+    if (!ok)
+        return err(ErrorKind::internal, "remote key %llu: %s",
+                   static_cast<unsigned long long>(key_id), why.c_str());
     return EvpPkeyPtr(out);
 }
 

@@ -53,8 +53,8 @@ struct SchemeInfo {
     const char* name = "";
     bool rsa = false;
     bool ecdsa = false;
-    bool pss = false;      // RSASSA-PSS, salt = hash length, MGF1 with the same hash
-    int hash_bytes = 0;    // 32, 48, 64; 0: Ed25519 (no separate hash)
+    bool pss = false;            // RSASSA-PSS, salt = hash length, MGF1 with the same hash
+    int hash_bytes = 0;          // 32, 48, 64; 0: Ed25519 (no separate hash)
     const char* hash = nullptr;  // OpenSSL digest name
 };
 const SchemeInfo* find_scheme(uint16_t code);

@@ -84,8 +84,9 @@ Result<ipc::KeyAlgorithm> algorithm_of(const EVP_PKEY* key) {
 Status KeyStore::add(uint64_t id, uint8_t kinds, SecretBytes& bytes) {
     std::unique_ptr<EVP_PKEY, PkeyFree> key(parse(bytes));
     bytes.wipe();
-    if (!key) return err(ErrorKind::config, "key %llu: not a PEM or DER private key: %s",
-                         static_cast<unsigned long long>(id), openssl_errors().c_str());
+    if (!key)
+        return err(ErrorKind::config, "key %llu: not a PEM or DER private key: %s",
+                   static_cast<unsigned long long>(id), openssl_errors().c_str());
     auto alg = algorithm_of(key.get());
     if (!alg) return context(strfmt("key %llu", static_cast<unsigned long long>(id)), alg.error());
     HeldKey& held = keys_[id];  // a key sent again under its id replaces the old one

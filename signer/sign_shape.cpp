@@ -68,10 +68,7 @@ Status check_scheme(const ipc::SchemeInfo& s, ipc::KeyAlgorithm key, ipc::SignKi
 }  // namespace
 
 bool offered_group(uint16_t group, size_t* point_length) {
-    size_t len = group == kX25519      ? 32
-                 : group == kSecp256r1 ? 65
-                 : group == kSecp384r1 ? 97
-                                       : 0;
+    size_t len = group == kX25519 ? 32 : group == kSecp256r1 ? 65 : group == kSecp384r1 ? 97 : 0;
     if (point_length) *point_length = len;
     return len != 0;
 }
@@ -119,9 +116,9 @@ Status check_tls12_server_key_exchange(std::span<const uint8_t> m) {
 Status check_tls12_client_transcript(std::span<const uint8_t> m) {
     // The full handshake a TLS 1.2 client signs over when a server asks for
     // its certificate (ECDHE suites only, as tlsward offers).
-    static const uint8_t kOrder[] = {kClientHello,         kServerHello,       kCertificate,
-                                     kCertificateStatus,   kServerKeyExchange, kCertificateRequest,
-                                     kServerHelloDone,     kCertificate,       kClientKeyExchange};
+    static const uint8_t kOrder[] = {kClientHello,       kServerHello,       kCertificate,
+                                     kCertificateStatus, kServerKeyExchange, kCertificateRequest,
+                                     kServerHelloDone,   kCertificate,       kClientKeyExchange};
     ByteReader r(m);
     size_t next = 0;
     while (!r.empty()) {

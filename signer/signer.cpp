@@ -123,10 +123,12 @@ Status Signer::on_helper_channel(ipc::Message& msg) {
     UniqueFd fd = msg.take_fd();
     if (auto s = check_channel_fd(fd.get()); !s) return s;
     uint64_t id = next_link_++;
-    HelperLink link{m->slot, m->generation, strfmt("crypto[%u] generation=%u", m->slot, m->generation),
-                    nullptr, RateCap(rate_, burst_, uv_now(loop_))};
+    HelperLink link{m->slot, m->generation,
+                    strfmt("crypto[%u] generation=%u", m->slot, m->generation), nullptr,
+                    RateCap(rate_, burst_, uv_now(loop_))};
     link.channel = std::make_unique<ipc::UvChannel>(
-        loop_, std::move(fd), link.name, [this, id](ipc::Message&& h) { on_helper(id, std::move(h)); },
+        loop_, std::move(fd), link.name,
+        [this, id](ipc::Message&& h) { on_helper(id, std::move(h)); },
         [this, id](const Error& e) {
             // A helper that exits closes its channel: not a refusal.
             auto it = helpers_.find(id);
@@ -203,11 +205,10 @@ Status Signer::sign_batch(HelperLink& h, const ipc::Message& msg, std::vector<ui
             continue;
         }
         if (auto s = check_sign_request(q, key->alg, key->kinds); !s)
-            return context(strfmt("request %llu (key %llu, %s)",
-                                  static_cast<unsigned long long>(q.id),
-                                  static_cast<unsigned long long>(q.key_id),
-                                  ipc::sign_kind_name(q.kind)),
-                           s.error());
+            return context(
+                strfmt("request %llu (key %llu, %s)", static_cast<unsigned long long>(q.id),
+                       static_cast<unsigned long long>(q.key_id), ipc::sign_kind_name(q.kind)),
+                s.error());
         auto sig = keys_.sign(q.key_id, *ipc::find_scheme(q.scheme), q.message);
         if (sig) {
             a.signature = std::move(*sig);

@@ -16,8 +16,8 @@
 
 #include "common/openssl_error.hpp"
 #include "common/sandbox.hpp"
-#include "cryptoproc/sandbox_policy.hpp"
 #include "cryptoproc/remote_key.hpp"
+#include "cryptoproc/sandbox_policy.hpp"
 #include "test_remote_key_support.hpp"
 
 using namespace tlsward;
@@ -44,8 +44,8 @@ struct FakeSigner final : cryptoproc::RemoteSigner {
 
     uint64_t submit(uint64_t key_id, ipc::SignKind kind, uint16_t scheme,
                     std::span<const uint8_t> message, Done done) override {
-        requests.push_back(Request{next, key_id, kind, scheme, {message.begin(), message.end()},
-                                   std::move(done)});
+        requests.push_back(
+            Request{next, key_id, kind, scheme, {message.begin(), message.end()}, std::move(done)});
         return next++;
     }
     void cancel(uint64_t ticket) override {
@@ -84,8 +84,7 @@ bool starts_with_tls13_context(const std::vector<uint8_t>& m, const std::string&
 
 }  // namespace
 
-TEST_CASE("remote key: OpenSSL's own implementations still serve everything else",
-          "[remote_key]") {
+TEST_CASE("remote key: OpenSSL's own implementations still serve everything else", "[remote_key]") {
     REQUIRE(cryptoproc::load_remote_key_provider());
     const cptest::Credentials& c = rktest::credentials("P-256");
     EvpPkeyPtr local = rktest::private_key(c);
@@ -95,8 +94,9 @@ TEST_CASE("remote key: OpenSSL's own implementations still serve everything else
     for (const char* type : {"EC", "RSA", "ED25519"}) {
         EvpPkeyPtr made(type == std::string("RSA")
                             ? EVP_PKEY_Q_keygen(nullptr, nullptr, type, static_cast<size_t>(2048))
-                        : type == std::string("EC") ? EVP_PKEY_Q_keygen(nullptr, nullptr, type, "P-256")
-                                                    : EVP_PKEY_Q_keygen(nullptr, nullptr, type));
+                        : type == std::string("EC")
+                            ? EVP_PKEY_Q_keygen(nullptr, nullptr, type, "P-256")
+                            : EVP_PKEY_Q_keygen(nullptr, nullptr, type));
         REQUIRE(made);
         CHECK(std::string(OSSL_PROVIDER_get0_name(EVP_PKEY_get0_provider(made.get()))) ==
               "default");
@@ -164,8 +164,7 @@ TEST_CASE("remote key: a server's signature pauses its handshake and others go o
         {"RSA", TLS1_3_VERSION, "", ipc::SignKind::tls13_server_certificate_verify, 0x0804},
         {"ED25519", TLS1_3_VERSION, "", ipc::SignKind::tls13_server_certificate_verify, 0x0807},
         {"P-256", TLS1_2_VERSION, "", ipc::SignKind::tls12_server_key_exchange, 0x0403},
-        {"P-384", TLS1_2_VERSION, "ECDSA+SHA384", ipc::SignKind::tls12_server_key_exchange,
-         0x0503},
+        {"P-384", TLS1_2_VERSION, "ECDSA+SHA384", ipc::SignKind::tls12_server_key_exchange, 0x0503},
         {"RSA", TLS1_2_VERSION, "RSA+SHA256", ipc::SignKind::tls12_server_key_exchange, 0x0401},
         {"RSA", TLS1_2_VERSION, "RSA+SHA384", ipc::SignKind::tls12_server_key_exchange, 0x0501},
         {"RSA", TLS1_2_VERSION, "rsa_pss_rsae_sha256", ipc::SignKind::tls12_server_key_exchange,
@@ -287,7 +286,8 @@ TEST_CASE("remote key: many handshakes wait at once and finish in any order", "[
     FakeSigner signer;
     std::vector<std::unique_ptr<rktest::HandshakePair>> pairs;
     for (int i = 0; i < 32; ++i) {
-        pairs.push_back(std::make_unique<rktest::HandshakePair>(svc->ctx.get(), client.get(), true));
+        pairs.push_back(
+            std::make_unique<rktest::HandshakePair>(svc->ctx.get(), client.get(), true));
         pairs.back()->pump();
         REQUIRE(pairs.back()->ours_error() == SSL_ERROR_WANT_ASYNC);
     }

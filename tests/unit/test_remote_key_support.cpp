@@ -223,8 +223,8 @@ bool HandshakePair::step(SSL* ssl, bool is_ours, bool& done, int& error) {
         clock_gettime(CLOCK_THREAD_CPUTIME_ID, &a);
         r = SSL_do_handshake(ssl);
         clock_gettime(CLOCK_THREAD_CPUTIME_ID, &b);
-        peer_ns_ += static_cast<uint64_t>((b.tv_sec - a.tv_sec) * 1000000000LL +
-                                          (b.tv_nsec - a.tv_nsec));
+        peer_ns_ +=
+            static_cast<uint64_t>((b.tv_sec - a.tv_sec) * 1000000000LL + (b.tv_nsec - a.tv_nsec));
     }
     error = r == 1 ? SSL_ERROR_NONE : SSL_get_error(ssl, r);
     if (r == 1) {

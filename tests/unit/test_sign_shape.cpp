@@ -110,13 +110,12 @@ TEST_CASE("sign shape: every accepted shape", "[signer]") {
 TEST_CASE("sign shape: each refusal", "[signer]") {
     SECTION("raw digest") {
         std::vector<uint8_t> digest(32, 0x42);
-        refused(check(SignKind::tls13_server_certificate_verify, 0x0403, digest,
-                      KeyAlgorithm::ec_p256),
-                "not a TLS 1.3 server CertificateVerify input");
+        refused(
+            check(SignKind::tls13_server_certificate_verify, 0x0403, digest, KeyAlgorithm::ec_p256),
+            "not a TLS 1.3 server CertificateVerify input");
         refused(check(SignKind::tls12_server_key_exchange, 0x0401, digest, KeyAlgorithm::rsa),
                 "not a TLS 1.2 ServerKeyExchange input");
-        refused(check(SignKind::tls12_client_certificate_verify, 0x0401, digest,
-                      KeyAlgorithm::rsa),
+        refused(check(SignKind::tls12_client_certificate_verify, 0x0401, digest, KeyAlgorithm::rsa),
                 "TLS 1.2 client transcript");
     }
     SECTION("wrong context string") {
@@ -217,10 +216,10 @@ TEST_CASE("sign shape: each refusal", "[signer]") {
 
 TEST_CASE("sign messages: batches round-trip and malformed ones are refused", "[signer]") {
     ipc::SignBatch batch;
-    batch.requests.push_back(request(SignKind::tls13_server_certificate_verify, 0x0403,
-                                     cv_input("server", 32)));
-    batch.requests.push_back(request(SignKind::tls12_server_key_exchange, 0x0401,
-                                     ske_input(29, 32)));
+    batch.requests.push_back(
+        request(SignKind::tls13_server_certificate_verify, 0x0403, cv_input("server", 32)));
+    batch.requests.push_back(
+        request(SignKind::tls12_server_key_exchange, 0x0401, ske_input(29, 32)));
     batch.requests[1].id = 2;
     auto back = ipc::decode_body<ipc::SignBatch>(ipc::encode_body(batch));
     REQUIRE(back);

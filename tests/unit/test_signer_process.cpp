@@ -151,9 +151,9 @@ bool verifies(const cptest::Credentials& c, std::span<const uint8_t> m,
               std::span<const uint8_t> sig) {
     cryptoproc::EvpPkeyPtr key = rktest::private_key(c);
     EVP_MD_CTX* md = EVP_MD_CTX_new();
-    bool ok = EVP_DigestVerifyInit_ex(md, nullptr, "SHA256", nullptr, nullptr, key.get(),
-                                      nullptr) == 1 &&
-              EVP_DigestVerify(md, sig.data(), sig.size(), m.data(), m.size()) == 1;
+    bool ok =
+        EVP_DigestVerifyInit_ex(md, nullptr, "SHA256", nullptr, nullptr, key.get(), nullptr) == 1 &&
+        EVP_DigestVerify(md, sig.data(), sig.size(), m.data(), m.size()) == 1;
     EVP_MD_CTX_free(md);
     return ok;
 }
@@ -275,7 +275,8 @@ TEST_CASE("signer process: a helper asking for anything else is cut off", "[sign
     SECTION("a burst over the rate cap") {
         UniqueFd bad = signer.helper_channel(2);
         ipc::SignBatch batch;
-        for (uint64_t i = 1; i <= 65; ++i) batch.requests.push_back(cv_request(i, 1, cv_input("server")));
+        for (uint64_t i = 1; i <= 65; ++i)
+            batch.requests.push_back(cv_request(i, 1, cv_input("server")));
         send(bad.get(), batch);
         expect_cut(bad.get(), "over the rate cap");
     }
@@ -316,7 +317,8 @@ TEST_CASE("signer process: CPU per signature of the hop", "[.][bench]") {
     auto helper_side = [&](cryptoproc::ServiceContext& svc) {
         uint64_t peer_ns = 0;
         uint64_t t0 = self_cpu_ns();
-        for (int i = 0; i < waves; ++i) REQUIRE(run_handshakes(loop, svc, peer.get(), wave, &peer_ns) == wave);
+        for (int i = 0; i < waves; ++i)
+            REQUIRE(run_handshakes(loop, svc, peer.get(), wave, &peer_ns) == wave);
         return self_cpu_ns() - t0 - peer_ns;
     };
 
