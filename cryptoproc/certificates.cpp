@@ -6,6 +6,7 @@
 #include <algorithm>
 
 #include "common/openssl_error.hpp"
+#include "cryptoproc/remote_key.hpp"
 
 namespace tlsward::cryptoproc {
 
@@ -93,7 +94,9 @@ Result<CertificateSet> CertificateSet::build(const std::vector<CertificateSpec>&
         auto where = [&](const Error& e) { return context(strfmt("certificate %zu", i + 1), e); };
         auto chain = read_pem_chain(spec.chain_pem);
         if (!chain) return where(chain.error());
-        auto key = read_pem_key(spec.key_pem);
+        auto key = spec.remote_key_id != 0 ? make_remote_key(X509_get0_pubkey(chain->front().get()),
+                                                             spec.remote_key_id, spec.remote_kinds)
+                                           : read_pem_key(spec.key_pem);
         if (!key) return where(key.error());
         CertificateEntry e;
         e.leaf = std::move(chain->front());
@@ -193,6 +196,7 @@ Status CertificateSet::install_default(SSL_CTX* ctx) const {
     if (SSL_CTX_check_private_key(ctx) != 1)
         return err("the private key does not match the leaf certificate: %s",
                    openssl_errors().c_str());
+    if (has_remote_keys()) SSL_CTX_set_mode(ctx, SSL_MODE_ASYNC);
     return {};
 }
 
@@ -212,6 +216,12 @@ const std::vector<uint8_t>* CertificateSet::staple_for(const X509* leaf) const {
     for (const CertificateEntry& e : entries_)
         if (e.leaf.get() == leaf) return e.ocsp_der.empty() ? nullptr : &e.ocsp_der;
     return nullptr;
+}
+
+bool CertificateSet::has_remote_keys() const {
+    for (const CertificateEntry& e : entries_)
+        if (is_remote_key(e.key.get())) return true;
+    return false;
 }
 
 bool CertificateSet::has_staples() const {

@@ -23,12 +23,16 @@
 namespace tlsward::cryptoproc {
 
 // A certificate chain (PEM, leaf first), its private key (PEM), the names
-// it serves and the OCSP response to staple (DER, may be empty).
+// it serves and the OCSP response to staple (DER, may be empty). With a
+// remote key id the private key is the signer's (cryptoproc/remote_key.hpp)
+// and key_pem is empty.
 struct CertificateSpec {
     std::string chain_pem;
     SecretBytes key_pem;
     std::vector<std::string> names;
     std::vector<uint8_t> ocsp_der;
+    uint64_t remote_key_id = 0;  // 0: the key is key_pem
+    uint8_t remote_kinds = 0;    // what the remote key signs (ipc::kServerKinds, kClientKinds)
 };
 
 struct CertificateEntry {
@@ -54,13 +58,15 @@ public:
     // The group serving a server name (lower case, no trailing dot): an
     // exact name first, then a wildcard one label deep. -1: none.
     int find(std::string_view server_name) const;
-    // Loads the default group into the SSL_CTX (what every SSL starts with).
+    // Loads the default group into the SSL_CTX (what every SSL starts with);
+    // with a remote key, also SSL_MODE_ASYNC (the signature pauses).
     Status install_default(SSL_CTX* ctx) const;
     // Replaces the SSL's certificates with those of another group.
     Status select(SSL* ssl, size_t group) const;
     // The OCSP response for the leaf OpenSSL chose, null if none.
     const std::vector<uint8_t>* staple_for(const X509* leaf) const;
     bool has_staples() const;
+    bool has_remote_keys() const;
 
     const std::vector<CertificateEntry>& entries() const { return entries_; }
     const std::vector<CertificateGroup>& groups() const { return groups_; }

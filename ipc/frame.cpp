@@ -3,6 +3,7 @@
 #include <openssl/crypto.h>
 
 #include "common/bytes.hpp"
+#include "ipc/sign_messages.hpp"
 
 namespace tlsward::ipc {
 
@@ -52,8 +53,10 @@ const char* msg_type_name(MsgType t) {
             return "NP_RETIRED";
         case MsgType::np_helper_failed:
             return "NP_HELPER_FAILED";
+        default:
+            break;
     }
-    return "UNKNOWN";
+    return sign_msg_type_name(t);
 }
 
 bool msg_type_known(uint16_t t) {
@@ -67,6 +70,7 @@ size_t msg_type_fds(MsgType t) {
         case MsgType::np_helper:
         case MsgType::cp_netproc_channel:
         case MsgType::hs_job:
+        case MsgType::sg_helper_channel:
             return 1;
         default:
             return 0;

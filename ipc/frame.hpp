@@ -55,6 +55,14 @@ enum class MsgType : uint16_t {
     np_status = 50,         // live counts, the answer to PING (watchdog, status)
     np_retired = 51,        // older helper generations hold no job and get none
     np_helper_failed = 52,  // netproc cut a helper off for a protocol violation
+    // the signer (ipc/sign_messages.hpp)
+    sg_key = 60,             // supervisor -> signer: a private key under an opaque id
+    sg_forget_key = 61,      // supervisor -> signer: a key no configuration uses any more
+    sg_config = 62,          // supervisor -> signer: settings; every key has been sent
+    sg_helper_channel = 63,  // supervisor -> signer: the signer's end of a helper's channel (fd)
+    sg_helper_cut = 64,      // signer -> supervisor: a helper was cut off
+    sg_sign = 65,            // helper -> signer: a batch of sign requests
+    sg_signatures = 66,      // signer -> helper: the batch's answers
 };
 
 const char* msg_type_name(MsgType t);

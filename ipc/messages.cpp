@@ -25,7 +25,7 @@ bool get_string(ByteReader& r, std::string& out, size_t max = kMaxString) {
 
 bool get_role(ByteReader& r, ProcessRole& out) {
     uint8_t v = 0;
-    if (!r.u8(v) || v > static_cast<uint8_t>(ProcessRole::cryptoproc)) return false;
+    if (!r.u8(v) || v > static_cast<uint8_t>(ProcessRole::signer)) return false;
     out = static_cast<ProcessRole>(v);
     return true;
 }

@@ -20,7 +20,7 @@
 
 namespace tlsward::ipc {
 
-enum class ProcessRole : uint8_t { supervisor = 0, netproc = 1, cryptoproc = 2 };
+enum class ProcessRole : uint8_t { supervisor = 0, netproc = 1, cryptoproc = 2, signer = 3 };
 enum class TlsRole : uint8_t { server = 0, client = 1 };
 
 // The AEADs a record layer can run; a handshake job says which ones netproc

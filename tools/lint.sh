@@ -5,7 +5,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-dirs=(common ipc netproc cryptoproc supervisor tests bench)
+dirs=(common ipc netproc cryptoproc signer supervisor tests bench)
 mapfile -t files < <(find "${dirs[@]}" -name '*.cpp' -o -name '*.hpp' 2>/dev/null | sort)
 
 if [ "${1:-}" = "--fix" ]; then
@@ -19,7 +19,7 @@ clang-format --dry-run --Werror "${files[@]}"
 
 # clang-tidy on the daemon's own sources (tests and benchmarks are checked
 # by the compiler and the sanitizers).
-mapfile -t sources < <(find common ipc netproc cryptoproc supervisor -name '*.cpp' | sort)
+mapfile -t sources < <(find common ipc netproc cryptoproc signer supervisor -name '*.cpp' | sort)
 echo "lint: clang-tidy on ${#sources[@]} files"
 printf '%s\n' "${sources[@]}" |
   xargs -P "$(nproc)" -n 4 clang-tidy -p "$build" --quiet 2> >(grep -v "warnings generated" >&2)

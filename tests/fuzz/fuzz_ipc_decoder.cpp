@@ -8,6 +8,7 @@
 #include "ipc/frame.hpp"
 #include "ipc/handoff.hpp"
 #include "ipc/messages.hpp"
+#include "ipc/sign_messages.hpp"
 
 using namespace tlsward::ipc;
 
@@ -75,6 +76,27 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
             break;
         case MsgType::hs_job:
             try_decode<HandshakeJob>(m);
+            break;
+        case MsgType::sg_key:
+            try_decode<SgKey>(m);
+            break;
+        case MsgType::sg_forget_key:
+            try_decode<SgForgetKey>(m);
+            break;
+        case MsgType::sg_config:
+            try_decode<SgConfig>(m);
+            break;
+        case MsgType::sg_helper_channel:
+            try_decode<SgHelperChannel>(m);
+            break;
+        case MsgType::sg_helper_cut:
+            try_decode<SgHelperCut>(m);
+            break;
+        case MsgType::sg_sign:
+            try_decode<SignBatch>(m);
+            break;
+        case MsgType::sg_signatures:
+            try_decode<SignAnswers>(m);
             break;
         case MsgType::hs_done:
             try_decode<HandshakeDone>(m);

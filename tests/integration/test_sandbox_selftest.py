@@ -17,6 +17,8 @@ want = {
     "helper": ["socket", "connect", "accept", "bind", "openat", "open", "execve", "ptrace",
                "fork", "clone"],
     "netproc": ["openat", "open", "execve", "ptrace", "fork", "clone"],
+    "signer": ["socket", "connect", "accept", "bind", "openat", "open", "execve", "ptrace",
+               "fork", "clone", "kill"],
 }
 for role, calls in want.items():
     check(re.search(r"^%s\s+\(baseline\)\s+ok:" % role, out, re.M),
@@ -31,4 +33,4 @@ if os.geteuid() == 0:
     check(re.search(r"^netproc: uid \d+ gid \d+, chroot /", out, re.M) and
           re.search(r"^helper: uid \d+ gid \d+, chroot /", out, re.M),
           "as root the probes must also drop to the users and chroot:\n" + out)
-log("ok: every forbidden call stopped with SIGSYS in both roles")
+log("ok: every forbidden call stopped with SIGSYS in every role")
