@@ -59,6 +59,18 @@ constexpr uint64_t kControlRecords = 4;
 constexpr size_t kControlRoom = 64;
 static_assert(kControlRoom <= RecordLayer::reserve_for_control());
 
+// TLS 1.2 AEAD additional data (RFC 5246 6.2.3.3): seq_num, type, version,
+// the plaintext's length; the same for sealing and opening.
+using Tls12Aad = std::array<uint8_t, 13>;
+Tls12Aad tls12_aad(uint64_t seq, uint8_t type, size_t plaintext_len) {
+    Tls12Aad aad{};
+    store_be64(std::span(aad).first<8>(), seq);
+    aad[8] = type;
+    store_be16(std::span(aad).subspan<9, 2>(), kRecordVersion);
+    store_be16(std::span(aad).subspan<11, 2>(), static_cast<uint16_t>(plaintext_len));
+    return aad;
+}
+
 }  // namespace
 
 struct RecordLayer::State {
@@ -153,15 +165,12 @@ struct RecordLayer::State {
         auto payload = rec.subspan(pre, inner);
         auto tag = rec.subspan(pre + inner).first<kAeadTagLen>();
         Nonce nonce = write.record_nonce(write.seq);
-        std::array<uint8_t, 13> aad12{};
+        Tls12Aad aad12{};
         std::span<const uint8_t> aad;
         if (tls13) {
             aad = rec.first(kRecordHeaderLen);
         } else {
-            store_be64(std::span(aad12).first<8>(), write.seq);
-            aad12[8] = type;
-            store_be16(std::span(aad12).subspan<9, 2>(), kRecordVersion);
-            store_be16(std::span(aad12).subspan<11, 2>(), static_cast<uint16_t>(n));
+            aad12 = tls12_aad(write.seq, type, n);
             aad = aad12;
             // Our explicit nonce is the sequence number: unique per key.
             if (gcm12) store_be64(rec.subspan<kRecordHeaderLen, 8>(), write.seq);
@@ -283,13 +292,10 @@ struct RecordLayer::State {
             nonce = read.record_nonce(read.seq);
             payload = body.first(body.size() - kAeadTagLen);
         }
-        std::array<uint8_t, 13> aad12{};
+        Tls12Aad aad12{};
         std::span<const uint8_t> aad = header;
         if (!tls13) {
-            store_be64(std::span(aad12).first<8>(), read.seq);
-            aad12[8] = header[0];
-            store_be16(std::span(aad12).subspan<9, 2>(), kRecordVersion);
-            store_be16(std::span(aad12).subspan<11, 2>(), static_cast<uint16_t>(payload.size()));
+            aad12 = tls12_aad(read.seq, header[0], payload.size());
             aad = aad12;
         }
         if (!read.aead().open(nonce, aad, payload, payload, tag))
@@ -450,14 +456,14 @@ Result<std::unique_ptr<RecordLayer>> RecordLayer::create(const ipc::HandshakeDon
     if (!suite) return err("record layer: unknown cipher suite 0x%04x", h.cipher_suite);
     if (suite->version != h.tls_version)
         return err("record layer: %s with version 0x%04x", suite->name, h.tls_version);
-    if (h.max_plaintext < 512 || h.max_plaintext > kMaxPlaintext)
-        return err("record layer: max_plaintext %u", h.max_plaintext);
+    if (h.max_plaintext < ipc::kMinHandoffPlaintext || h.max_plaintext > ipc::kMaxHandoffPlaintext)
+        return err(ErrorKind::protocol, "record layer: max_plaintext %u", h.max_plaintext);
     size_t secret_len = ipc::handoff_secret_length(h.cipher_suite);
     if (h.client_secret.size() != secret_len || h.server_secret.size() != secret_len)
         return err("record layer: secrets of %zu/%zu bytes for %s (want %zu)",
                    h.client_secret.size(), h.server_secret.size(), suite->name, secret_len);
-    if (h.client_seq >= kNoSeq || h.server_seq >= kNoSeq)
-        return err("record layer: sequence number out of range");
+    if (h.client_seq > ipc::kMaxHandoffSeq || h.server_seq > ipc::kMaxHandoffSeq)
+        return err(ErrorKind::protocol, "record layer: sequence number out of range");
 
     auto s = std::make_unique<State>();
     s->suite = suite;
@@ -562,6 +568,11 @@ bool RecordLayer::write_key_exhausted() const {
 }
 const RecordStats& RecordLayer::stats() const {
     return s_->stats;
+}
+
+void RecordLayer::set_sequence_numbers_for_test(uint64_t read_seq, uint64_t write_seq) {
+    s_->read.seq = read_seq;
+    s_->write.seq = write_seq;
 }
 
 void RecordLayer::release_idle_memory() {

@@ -129,6 +129,11 @@ public:
     // an idle connection's memory). The next record sets them up again.
     void release_idle_memory();
 
+    // Tests of the never-wrap rule only: moves both sequence numbers where
+    // no hand-off can start them (ipc::kMaxHandoffSeq keeps real ones at
+    // most 2^32, and 2^64 records are out of reach).
+    void set_sequence_numbers_for_test(uint64_t read_seq, uint64_t write_seq);
+
 private:
     struct State;
     explicit RecordLayer(std::unique_ptr<State> s);
