@@ -22,8 +22,11 @@
 // - Renegotiation attempts (TLS 1.2) count as records without data, so a
 //   flood of them hits the kMaxNonDataRecords cap like empty records do.
 // - Post-handshake messages longer than 64 KiB are illegal_parameter (as in
-//   OpenSSL, SSL_R_EXCESSIVE_MESSAGE_SIZE); empty handshake records are
-//   unexpected_message (RFC 8446 5.1 forbids them).
+//   OpenSSL, SSL_R_EXCESSIVE_MESSAGE_SIZE); empty handshake and alert records
+//   are unexpected_message (RFC 8446 5.1 forbids them; OpenSSL's answer).
+// - Every update_requested KeyUpdate is answered with one of ours, at once
+//   (OpenSSL's behaviour; RFC 8446 4.6.3 would allow one answer for several
+//   requests received while we were silent).
 #include "netproc/record_layer.hpp"
 
 #include <algorithm>
@@ -87,7 +90,6 @@ struct RecordLayer::State {
     bool read_ended = false;    // fatal or close_notify: read_records returns `ended`
     bool write_closed = false;  // close_notify or a fatal alert sent, or writing failed
     bool peer_closed = false;
-    bool key_update_since_data = false;  // we sent a KeyUpdate and no data after it
     ReadResult ended;
 
     enum class Next { carry_on, stop_after_record, stop_now };
@@ -181,7 +183,6 @@ struct RecordLayer::State {
         ++write.seq;
         ++write.records_under_key;
         ++stats.records_out;
-        if (app_data) key_update_since_data = false;
         return {};
     }
 
@@ -203,7 +204,6 @@ struct RecordLayer::State {
         // The peer switches keys after this record: so must we, or die.
         if (Status s = apply_key_update(write); !s) return write_failure(s.message());
         ++stats.key_updates_out;
-        key_update_since_data = true;
         return {};
     }
 
@@ -367,6 +367,11 @@ struct RecordLayer::State {
         ByteReader a(content);
         uint8_t level = 0;
         uint8_t desc = 0;
+        // An empty alert record is no alert at all (RFC 8446 5.1: no
+        // zero-length alert fragments): unexpected_message, as OpenSSL
+        // answers; one of the wrong length is a malformed alert.
+        if (content.empty())
+            return fail(r, Alert::unexpected_message, "empty alert record", cipher_out);
         if (!a.u8(level) || !a.u8(desc) || !a.done())
             return fail(r, Alert::decode_error, strfmt("alert record of %zu bytes", content.size()),
                         cipher_out);
@@ -434,10 +439,13 @@ struct RecordLayer::State {
         if (Status s = apply_key_update(read); !s)
             return fail(r, Alert::internal_error, s.message(), cipher_out);
         ++stats.key_updates_in;
-        // Answer once, before our next data; a peer asking again while we
-        // have sent nothing since gets no second KeyUpdate (RFC 8446 4.6.3).
-        if (request == KeyUpdateRequest::update_requested && !write_closed &&
-            !key_update_since_data) {
+        // Each request gets its answer at once, as OpenSSL does. RFC 8446
+        // 4.6.3 would let one answer serve requests that came while we were
+        // silent, but clients and suites written against OpenSSL count the
+        // answers (32 pipelined requests expect 32 KeyUpdates back). It
+        // costs at most one record of ours per record of the peer's, and
+        // the run cap ends a peer that asks more than 32 times without data.
+        if (request == KeyUpdateRequest::update_requested && !write_closed) {
             if (Status s = send_key_update(false, cipher_out); !s)
                 return fail(r, Alert::internal_error, s.message(), cipher_out);
         }

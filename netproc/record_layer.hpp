@@ -32,7 +32,10 @@ constexpr size_t kMaxPlaintext = 16384;  // 2^14
 constexpr size_t kMaxCiphertext = kMaxPlaintext + 256;
 constexpr size_t kMaxRecord = kRecordHeaderLen + kMaxCiphertext;
 // Consecutive records that carry no application data (empty records,
-// KeyUpdates, ignored tickets) before the peer is cut off (BoringSSL: 32).
+// KeyUpdates, ignored tickets and warning alerts) a peer may send; the next
+// one cuts it off with unexpected_message. BoringSSL's bounds: 32
+// KeyUpdates in a row (kMaxKeyUpdates) and 32 empty records in a row
+// (kMaxEmptyRecords), the 33rd refused; here one count covers them all.
 constexpr int kMaxNonDataRecords = 32;
 
 struct RecordStats {
