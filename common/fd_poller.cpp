@@ -50,8 +50,16 @@ void FdPoller::dispatch() {
         uint32_t ev = ready[i].events & (want | EPOLLERR | EPOLLHUP);
         if (ev == EPOLLERR || ev == EPOLLHUP) ev |= want;
         if (ev & EPOLLERR) {
+            // The socket holds an error (SO_ERROR says which: a reset, a
+            // refused connect). The watch stops and forgets its interest,
+            // so that a later set_events registers the fd again. A watch
+            // for the peer's end hears of it: a reset peer sends nothing
+            // more, and a stopped watch would never say so otherwise.
+            int events = (w->events_ & UV_DISCONNECT) ? UV_DISCONNECT : 0;
             w->control(EPOLL_CTL_DEL, 0);
-            w->cb_(UV_EBADF, 0);
+            w->events_ = 0;
+            w->edge_ = false;
+            w->cb_(UV_EBADF, events);
             continue;
         }
         int events = 0;

@@ -55,8 +55,12 @@ private:
 
 // One socket's watch, with the interface of UvPoll: set_events takes UV_*
 // flags, and the callback gets (status, events) as libuv would call it:
-// UV_EBADF and no events on EPOLLERR (the watch then stops), else the
-// UV_READABLE / UV_WRITABLE / UV_DISCONNECT that are ready.
+// UV_EBADF on EPOLLERR (the watch then stops, with no interest left), with
+// UV_DISCONNECT if the watch asked for it and no other event, else the
+// UV_READABLE / UV_WRITABLE / UV_DISCONNECT that are ready. UV_EBADF is libuv's word for POLLERR,
+// not a closed or foreign descriptor: the socket holds an error (a peer's reset, a refused
+// connect), which getsockopt(SO_ERROR) names. A watch is always removed
+// before its fd is closed, so its number is never one the owner lost.
 class FdWatch {
 public:
     using Callback = std::function<void(int status, int events)>;

@@ -91,7 +91,7 @@ Result<std::unique_ptr<Handshake>> Handshake::create(uv_loop_t* loop, FdPoller* 
     hs->watch_.emplace(*poller, hs->fd_.get(), [self](int status, int) {
         if (self->finished_) return;
         if (status < 0) {
-            self->fail(ipc::FailReason::io_error, 0, strfmt("poll: %s", uv_strerror(status)));
+            self->on_socket_error();
             return;
         }
         self->drive();
@@ -364,6 +364,26 @@ void Handshake::fail_from_ssl(int ssl_error, const std::string& ossl) {
         // version number, an HTTP request): nothing was sent.
         fail(ipc::FailReason::io_error, 0, "peer does not speak TLS: " + ossl);
     }
+}
+
+void Handshake::on_socket_error() {
+    // The watch saw EPOLLERR (reported as UV_EBADF, libuv's convention; the
+    // fd is this job's own until ~Handshake, which removes the watch first).
+    // A client that resets the connection mid-handshake lands here: the
+    // socket's pending error says so, and it is peer_closed like a reset
+    // that recv() reports. Logging "poll: bad file descriptor" for it was
+    // libuv's word, not an fd gone wrong.
+    int soerr = 0;
+    socklen_t len = sizeof soerr;
+    if (getsockopt(fd_.get(), SOL_SOCKET, SO_ERROR, &soerr, &len) != 0) soerr = errno;
+    if (soerr == 0) {
+        // Nothing pending after all: recv() and send() will tell (the watch
+        // dropped its interest, so update_poll registers it again).
+        drive();
+        return;
+    }
+    errno_ = soerr;
+    fail_from_io(Io::error, "socket");
 }
 
 void Handshake::fail_from_io(Io io, const char* what) {

@@ -110,6 +110,7 @@ private:
     void fail(ipc::FailReason reason, uint8_t alert, std::string detail);
     void fail_from_ssl(int ssl_error, const std::string& ossl);
     void fail_from_io(Io io, const char* what);
+    void on_socket_error();  // the watch reported EPOLLERR
     void finish(HandshakeResult&& result);
     void stop_io();
     void update_poll();

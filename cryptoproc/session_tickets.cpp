@@ -84,7 +84,16 @@ SSL_TICKET_RETURN on_ticket_decrypted(SSL* ssl, SSL_SESSION* session, const unsi
                 return SSL_TICKET_RETURN_IGNORE_RENEW;
         }
     }
-    return status == SSL_TICKET_SUCCESS_RENEW ? SSL_TICKET_RETURN_USE_RENEW : SSL_TICKET_RETURN_USE;
+    // TLS 1.3 tickets are for one use each (RFC 8446 C.4 asks clients not
+    // to reuse one), so a resumed session gets a fresh ticket, as OpenSSL
+    // gives with its own keys: without it OpenSSL 3.0 sends none after a
+    // resumption, and a client resumes once, then falls back to full
+    // handshakes. The ticket goes out in the handshake, before the hand-off,
+    // so it precedes any application data. TLS 1.2 renews only tickets
+    // sealed with an older key (the key callback says which).
+    if (status == SSL_TICKET_SUCCESS_RENEW || SSL_version(ssl) == TLS1_3_VERSION)
+        return SSL_TICKET_RETURN_USE_RENEW;
+    return SSL_TICKET_RETURN_USE;
 }
 
 }  // namespace

@@ -21,6 +21,9 @@ constexpr const char* kGroups = "X25519:P-256:P-384";
 // TLS 1.3 tickets per full handshake: one record after the server's
 // Finished, counted into the sequence numbers handed to netproc.
 constexpr size_t kTls13Tickets = 1;
+// Rejected early data a server skips before it gives up on the client:
+// OpenSSL's default (SSL3_RT_MAX_PLAIN_LENGTH), one full record's worth.
+constexpr uint32_t kSkippedEarlyData = 16384;
 
 int notes_index() {
     static const int index = SSL_get_ex_new_index(0, nullptr, nullptr, nullptr, nullptr);
@@ -66,8 +69,13 @@ Status configure_common(SSL_CTX* ctx) {
     if (SSL_CTX_set1_groups_list(ctx, kGroups) != 1)
         return err("SSL_CTX_set1_groups_list(%s): %s", kGroups, openssl_errors().c_str());
     SSL_CTX_set_options(ctx, SSL_OP_NO_RENEGOTIATION | SSL_OP_NO_COMPRESSION);
-    if (SSL_CTX_set_max_early_data(ctx, 0) != 1 || SSL_CTX_set_recv_max_early_data(ctx, 0) != 1)
-        return err("SSL_CTX_set_max_early_data: %s", openssl_errors().c_str());
+    // 0-RTT is never accepted (no ticket offers it), but a client that tries
+    // anyway gets a full handshake (RFC 8446 4.2.10): OpenSSL skips the
+    // early data it cannot decrypt, up to the receive limit, which must not
+    // be 0 (that made OpenSSL abort with "too much early data").
+    if (SSL_CTX_set_max_early_data(ctx, 0) != 1 ||
+        SSL_CTX_set_recv_max_early_data(ctx, kSkippedEarlyData) != 1)
+        return err(ErrorKind::internal, "SSL_CTX_set_max_early_data: %s", openssl_errors().c_str());
     // Without read-ahead OpenSSL takes exactly one record at a time from
     // the read BIO; what follows the handshake stays there (the leftover).
     SSL_CTX_set_read_ahead(ctx, 0);

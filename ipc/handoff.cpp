@@ -61,9 +61,9 @@ bool decode(ByteReader& r, HandshakeDone& m) {
         return false;
     const SuiteInfo* suite = find_suite(m.cipher_suite);
     if (!suite || suite->version != m.tls_version) return false;
-    if (m.max_plaintext < 512 || m.max_plaintext > 16384) return false;
-    // Sequence numbers near the top would wrap; a helper never produces them.
-    if (m.client_seq > (1ULL << 32) || m.server_seq > (1ULL << 32)) return false;
+    if (m.max_plaintext < kMinHandoffPlaintext || m.max_plaintext > kMaxHandoffPlaintext)
+        return false;
+    if (m.client_seq > kMaxHandoffSeq || m.server_seq > kMaxHandoffSeq) return false;
     size_t len = handoff_secret_length(m.cipher_suite);
     if (!get_secret(r, len, m.client_secret) || !get_secret(r, len, m.server_secret)) return false;
     ByteReader ident;

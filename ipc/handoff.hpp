@@ -19,6 +19,15 @@ constexpr uint8_t kHandoffFormat = 2;
 constexpr size_t kMaxLeftover = 18 * 1024;
 // A certificate CN is at most 64 characters (X.520); in UTF-8 at most 256 bytes.
 constexpr size_t kMaxPeerCn = 256;
+// What a hand-off may say, checked by decode() and again by netproc's
+// RecordLayer::create (which tests also feed directly): one set of bounds.
+// A helper's first sequence numbers are the records it sent after its
+// Finished (TLS 1.3 tickets; 1 in TLS 1.2), so 2^32 is far above anything
+// real and far below a wrap. max_plaintext is 2^14, or less when the client
+// asked for max_fragment_length (RFC 6066: 512 at the least).
+constexpr uint64_t kMaxHandoffSeq = 1ULL << 32;
+constexpr uint16_t kMinHandoffPlaintext = 512;
+constexpr uint16_t kMaxHandoffPlaintext = 16384;
 
 struct HandshakeDone {
     static constexpr MsgType kType = MsgType::hs_done;

@@ -144,7 +144,7 @@ void Connection::check_client_hello(bool peer_done) {
                              strerror(errno))});
         return;
     }
-    if (!first_record_complete(std::span<const uint8_t>(buf, static_cast<size_t>(n)))) {
+    if (!client_hello_ready(std::span<const uint8_t>(buf, static_cast<size_t>(n)))) {
         // The client sent its FIN with half a ClientHello: it never completes.
         if (peer_done)
             handshake_failed(static_cast<size_t>(ipc::FailReason::peer_closed),

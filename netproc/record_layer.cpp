@@ -22,8 +22,11 @@
 // - Renegotiation attempts (TLS 1.2) count as records without data, so a
 //   flood of them hits the kMaxNonDataRecords cap like empty records do.
 // - Post-handshake messages longer than 64 KiB are illegal_parameter (as in
-//   OpenSSL, SSL_R_EXCESSIVE_MESSAGE_SIZE); empty handshake records are
-//   unexpected_message (RFC 8446 5.1 forbids them).
+//   OpenSSL, SSL_R_EXCESSIVE_MESSAGE_SIZE); empty handshake and alert records
+//   are unexpected_message (RFC 8446 5.1 forbids them; OpenSSL's answer).
+// - Every update_requested KeyUpdate is answered with one of ours, at once
+//   (OpenSSL's behaviour; RFC 8446 4.6.3 would allow one answer for several
+//   requests received while we were silent).
 #include "netproc/record_layer.hpp"
 
 #include <algorithm>
@@ -59,6 +62,18 @@ constexpr uint64_t kControlRecords = 4;
 constexpr size_t kControlRoom = 64;
 static_assert(kControlRoom <= RecordLayer::reserve_for_control());
 
+// TLS 1.2 AEAD additional data (RFC 5246 6.2.3.3): seq_num, type, version,
+// the plaintext's length; the same for sealing and opening.
+using Tls12Aad = std::array<uint8_t, 13>;
+Tls12Aad tls12_aad(uint64_t seq, uint8_t type, size_t plaintext_len) {
+    Tls12Aad aad{};
+    store_be64(std::span(aad).first<8>(), seq);
+    aad[8] = type;
+    store_be16(std::span(aad).subspan<9, 2>(), kRecordVersion);
+    store_be16(std::span(aad).subspan<11, 2>(), static_cast<uint16_t>(plaintext_len));
+    return aad;
+}
+
 }  // namespace
 
 struct RecordLayer::State {
@@ -75,7 +90,6 @@ struct RecordLayer::State {
     bool read_ended = false;    // fatal or close_notify: read_records returns `ended`
     bool write_closed = false;  // close_notify or a fatal alert sent, or writing failed
     bool peer_closed = false;
-    bool key_update_since_data = false;  // we sent a KeyUpdate and no data after it
     ReadResult ended;
 
     enum class Next { carry_on, stop_after_record, stop_now };
@@ -153,15 +167,12 @@ struct RecordLayer::State {
         auto payload = rec.subspan(pre, inner);
         auto tag = rec.subspan(pre + inner).first<kAeadTagLen>();
         Nonce nonce = write.record_nonce(write.seq);
-        std::array<uint8_t, 13> aad12{};
+        Tls12Aad aad12{};
         std::span<const uint8_t> aad;
         if (tls13) {
             aad = rec.first(kRecordHeaderLen);
         } else {
-            store_be64(std::span(aad12).first<8>(), write.seq);
-            aad12[8] = type;
-            store_be16(std::span(aad12).subspan<9, 2>(), kRecordVersion);
-            store_be16(std::span(aad12).subspan<11, 2>(), static_cast<uint16_t>(n));
+            aad12 = tls12_aad(write.seq, type, n);
             aad = aad12;
             // Our explicit nonce is the sequence number: unique per key.
             if (gcm12) store_be64(rec.subspan<kRecordHeaderLen, 8>(), write.seq);
@@ -172,7 +183,6 @@ struct RecordLayer::State {
         ++write.seq;
         ++write.records_under_key;
         ++stats.records_out;
-        if (app_data) key_update_since_data = false;
         return {};
     }
 
@@ -194,7 +204,6 @@ struct RecordLayer::State {
         // The peer switches keys after this record: so must we, or die.
         if (Status s = apply_key_update(write); !s) return write_failure(s.message());
         ++stats.key_updates_out;
-        key_update_since_data = true;
         return {};
     }
 
@@ -283,13 +292,10 @@ struct RecordLayer::State {
             nonce = read.record_nonce(read.seq);
             payload = body.first(body.size() - kAeadTagLen);
         }
-        std::array<uint8_t, 13> aad12{};
+        Tls12Aad aad12{};
         std::span<const uint8_t> aad = header;
         if (!tls13) {
-            store_be64(std::span(aad12).first<8>(), read.seq);
-            aad12[8] = header[0];
-            store_be16(std::span(aad12).subspan<9, 2>(), kRecordVersion);
-            store_be16(std::span(aad12).subspan<11, 2>(), static_cast<uint16_t>(payload.size()));
+            aad12 = tls12_aad(read.seq, header[0], payload.size());
             aad = aad12;
         }
         if (!read.aead().open(nonce, aad, payload, payload, tag))
@@ -361,6 +367,11 @@ struct RecordLayer::State {
         ByteReader a(content);
         uint8_t level = 0;
         uint8_t desc = 0;
+        // An empty alert record is no alert at all (RFC 8446 5.1: no
+        // zero-length alert fragments): unexpected_message, as OpenSSL
+        // answers; one of the wrong length is a malformed alert.
+        if (content.empty())
+            return fail(r, Alert::unexpected_message, "empty alert record", cipher_out);
         if (!a.u8(level) || !a.u8(desc) || !a.done())
             return fail(r, Alert::decode_error, strfmt("alert record of %zu bytes", content.size()),
                         cipher_out);
@@ -428,10 +439,13 @@ struct RecordLayer::State {
         if (Status s = apply_key_update(read); !s)
             return fail(r, Alert::internal_error, s.message(), cipher_out);
         ++stats.key_updates_in;
-        // Answer once, before our next data; a peer asking again while we
-        // have sent nothing since gets no second KeyUpdate (RFC 8446 4.6.3).
-        if (request == KeyUpdateRequest::update_requested && !write_closed &&
-            !key_update_since_data) {
+        // Each request gets its answer at once, as OpenSSL does. RFC 8446
+        // 4.6.3 would let one answer serve requests that came while we were
+        // silent, but clients and suites written against OpenSSL count the
+        // answers (32 pipelined requests expect 32 KeyUpdates back). It
+        // costs at most one record of ours per record of the peer's, and
+        // the run cap ends a peer that asks more than 32 times without data.
+        if (request == KeyUpdateRequest::update_requested && !write_closed) {
             if (Status s = send_key_update(false, cipher_out); !s)
                 return fail(r, Alert::internal_error, s.message(), cipher_out);
         }
@@ -450,14 +464,14 @@ Result<std::unique_ptr<RecordLayer>> RecordLayer::create(const ipc::HandshakeDon
     if (!suite) return err("record layer: unknown cipher suite 0x%04x", h.cipher_suite);
     if (suite->version != h.tls_version)
         return err("record layer: %s with version 0x%04x", suite->name, h.tls_version);
-    if (h.max_plaintext < 512 || h.max_plaintext > kMaxPlaintext)
-        return err("record layer: max_plaintext %u", h.max_plaintext);
+    if (h.max_plaintext < ipc::kMinHandoffPlaintext || h.max_plaintext > ipc::kMaxHandoffPlaintext)
+        return err(ErrorKind::protocol, "record layer: max_plaintext %u", h.max_plaintext);
     size_t secret_len = ipc::handoff_secret_length(h.cipher_suite);
     if (h.client_secret.size() != secret_len || h.server_secret.size() != secret_len)
         return err("record layer: secrets of %zu/%zu bytes for %s (want %zu)",
                    h.client_secret.size(), h.server_secret.size(), suite->name, secret_len);
-    if (h.client_seq >= kNoSeq || h.server_seq >= kNoSeq)
-        return err("record layer: sequence number out of range");
+    if (h.client_seq > ipc::kMaxHandoffSeq || h.server_seq > ipc::kMaxHandoffSeq)
+        return err(ErrorKind::protocol, "record layer: sequence number out of range");
 
     auto s = std::make_unique<State>();
     s->suite = suite;
@@ -562,6 +576,11 @@ bool RecordLayer::write_key_exhausted() const {
 }
 const RecordStats& RecordLayer::stats() const {
     return s_->stats;
+}
+
+void RecordLayer::set_sequence_numbers_for_test(uint64_t read_seq, uint64_t write_seq) {
+    s_->read.seq = read_seq;
+    s_->write.seq = write_seq;
 }
 
 void RecordLayer::release_idle_memory() {

@@ -32,7 +32,10 @@ constexpr size_t kMaxPlaintext = 16384;  // 2^14
 constexpr size_t kMaxCiphertext = kMaxPlaintext + 256;
 constexpr size_t kMaxRecord = kRecordHeaderLen + kMaxCiphertext;
 // Consecutive records that carry no application data (empty records,
-// KeyUpdates, ignored tickets) before the peer is cut off (BoringSSL: 32).
+// KeyUpdates, ignored tickets and warning alerts) a peer may send; the next
+// one cuts it off with unexpected_message. BoringSSL's bounds: 32
+// KeyUpdates in a row (kMaxKeyUpdates) and 32 empty records in a row
+// (kMaxEmptyRecords), the 33rd refused; here one count covers them all.
 constexpr int kMaxNonDataRecords = 32;
 
 struct RecordStats {
@@ -128,6 +131,11 @@ public:
     // The connection has nothing buffered: free the AEAD contexts (most of
     // an idle connection's memory). The next record sets them up again.
     void release_idle_memory();
+
+    // Tests of the never-wrap rule only: moves both sequence numbers where
+    // no hand-off can start them (ipc::kMaxHandoffSeq keeps real ones at
+    // most 2^32, and 2^64 records are out of reach).
+    void set_sequence_numbers_for_test(uint64_t read_seq, uint64_t write_seq);
 
 private:
     struct State;

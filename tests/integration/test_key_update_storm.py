@@ -2,9 +2,10 @@
 tls13_writer.py). Thousands of KeyUpdates in a row without data are cut
 off at netproc's bound (32 records in a row without application data, as
 BoringSSL) with unexpected_message, whether they ask for an answer or
-not. Thousands interleaved with data are legal (RFC 8446 4.6.3) and carry
-the data intact, with one answer per request that came after our own
-data. A transfer on another connection completes throughout."""
+not, having had at most 32 answers. Thousands interleaved with data are
+legal (RFC 8446 4.6.3) and carry the data intact, with one answer per
+request (as OpenSSL answers; test_conformance_records counts them). A
+transfer on another connection completes throughout."""
 import hashlib
 import threading
 

@@ -28,9 +28,9 @@ HANDSHAKE = 22
 ALERT = 21
 
 
-def hkdf_expand_label(hash_fn, secret, label, length):
+def hkdf_expand_label(hash_fn, secret, label, length, context=b""):
     full = b"tls13 " + label
-    info = struct.pack(">HB", length, len(full)) + full + b"\x00"
+    info = struct.pack(">HB", length, len(full)) + full + struct.pack(">B", len(context)) + context
     out, block, i = b"", b"", 1
     while len(out) < length:
         block = hmac.new(secret, block + info + bytes([i]), hash_fn).digest()

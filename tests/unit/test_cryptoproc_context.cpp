@@ -75,6 +75,9 @@ TEST_CASE("cryptoproc: service contexts from PEM in memory", "[cryptoproc]") {
         CHECK((opts & SSL_OP_NO_TICKET) != 0);
         CHECK(SSL_CTX_get_num_tickets(ctx) == 0);
         CHECK(SSL_CTX_get_max_early_data(ctx) == 0);
+        // 0-RTT refused, but skipped (RFC 8446 4.2.10): 0 here made OpenSSL
+        // abort a client that tried it ("too much early data").
+        CHECK(SSL_CTX_get_recv_max_early_data(ctx) == 16384);
         CHECK(SSL_CTX_get_read_ahead(ctx) == 0);
         CHECK(SSL_CTX_get_session_cache_mode(ctx) == SSL_SESS_CACHE_OFF);
         CHECK(SSL_CTX_get_min_proto_version(ctx) == TLS1_2_VERSION);

@@ -308,6 +308,23 @@ TEST_CASE("cryptoproc: failures are classified", "[cryptoproc]") {
         CAPTURE(f.detail);
         CHECK(f.reason == ipc::FailReason::peer_closed);
     }
+    SECTION("a client that resets the connection mid-handshake: peer_closed") {
+        // The reset reaches the helper as EPOLLERR on the watch, which the
+        // poller reports as UV_EBADF (libuv's convention): the helper logged
+        // "poll: bad file descriptor" as an io_error for an fd it still owned.
+        auto [c, s] = tcp_pair();
+        linger l{1, 0};  // close() sends a RST
+        REQUIRE(setsockopt(c.get(), SOL_SOCKET, SO_LINGER, &l, sizeof l) == 0);
+        ClientOptions o;
+        o.behaviour = Behaviour::close_mid_handshake;
+        TestClient client(std::move(c), o);
+        engine.lend(1, s.get());
+        const auto& f = failed_of(engine.wait(1));
+        CAPTURE(f.detail);
+        CHECK(f.reason == ipc::FailReason::peer_closed);
+        CHECK(f.detail.find("reset") != std::string::npos);
+        CHECK(f.detail.find("bad file descriptor") == std::string::npos);
+    }
     SECTION("a client that rejects the certificate sends a fatal alert") {
         auto [c, s] = tcp_pair();
         ClientOptions o;
@@ -480,4 +497,55 @@ TEST_CASE("cryptoproc: aborted jobs get no reply and release their fd", "[crypto
     CHECK(engine.results.empty());
     CHECK(engine.jobs->counters().aborted == 1);
     client.join();
+}
+
+TEST_CASE("FdWatch: an error stops the watch, forgets its interest, ends a wait for the peer",
+          "[cryptoproc][poller]") {
+    TestLoop loop;
+    auto p = FdPoller::create(loop.get());
+    REQUIRE(p.ok());
+    {
+        auto [c, s] = tcp_pair();
+        linger l{1, 0};
+        REQUIRE(setsockopt(c.get(), SOL_SOCKET, SO_LINGER, &l, sizeof l) == 0);
+        c.reset();  // the peer resets: s holds ECONNRESET
+        int calls = 0;
+        int last_status = 0;
+        FdWatch w(**p, s.get(), [&](int status, int) {
+            ++calls;
+            last_status = status;
+        });
+        REQUIRE(w.set_events(UV_READABLE));
+        REQUIRE(loop.run_until([&] { return calls == 1; }, 2000));
+        CHECK(last_status == UV_EBADF);
+        CHECK(w.events() == 0);  // stopped: a later set_events registers again
+        REQUIRE(w.set_events(UV_READABLE));
+        REQUIRE(loop.run_until([&] { return calls == 2; }, 2000));  // the error is still there
+        int soerr = 0;
+        socklen_t len = sizeof soerr;
+        REQUIRE(getsockopt(s.get(), SOL_SOCKET, SO_ERROR, &soerr, &len) == 0);
+        CHECK(soerr == ECONNRESET);  // what the status stood for
+    }
+    {
+        // A watch for the peer's end (netproc's wait for a ClientHello) hears
+        // of a reset as the end, even with unread bytes in the socket.
+        auto [c, s] = tcp_pair();
+        REQUIRE(send(c.get(), "half a hello", 12, 0) == 12);
+        linger l{1, 0};
+        REQUIRE(setsockopt(c.get(), SOL_SOCKET, SO_LINGER, &l, sizeof l) == 0);
+        int got_events = -1;
+        int got_status = 0;
+        FdWatch w(**p, s.get(), [&](int status, int events) {
+            got_status = status;
+            got_events = events;
+        });
+        REQUIRE(w.set_events(UV_READABLE | UV_DISCONNECT, /*edge=*/true));
+        REQUIRE(loop.run_until([&] { return got_events == UV_READABLE; }, 2000));
+        c.reset();
+        REQUIRE(loop.run_until([&] { return got_status < 0; }, 2000));
+        CHECK(got_status == UV_EBADF);
+        CHECK(got_events == UV_DISCONNECT);
+    }
+    p->reset();
+    CHECK(loop.close() == 0);
 }

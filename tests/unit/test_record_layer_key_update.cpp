@@ -1,6 +1,6 @@
 // TLS 1.3 KeyUpdate through the record layer (RFC 8446 4.6.3, 5.3, 7.2):
 // the message, exact records after an update, round trips with updates in
-// both directions, update_requested answered once.
+// both directions, each update_requested answered.
 #include "netproc/key_update.hpp"
 
 #include "record_layer_test_util.hpp"
@@ -122,8 +122,7 @@ TEST_CASE("KeyUpdate: data flows across many updates both ways", "[record][key_u
     }
 }
 
-TEST_CASE("KeyUpdate: update_requested is answered at most once before our next data",
-          "[record][key_update]") {
+TEST_CASE("KeyUpdate: each update_requested is answered, as OpenSSL does", "[record][key_update]") {
     auto h = fixed_handoff(0x1301);
     auto server = make_layer(h, true);
     auto client = make_layer(h, false);
@@ -135,23 +134,58 @@ TEST_CASE("KeyUpdate: update_requested is answered at most once before our next 
     CHECK(read_ok(*client, c).empty());
     CHECK(client->stats().key_updates_in == 3);
     auto answer = c.take_cipher();
-    CHECK(count_records(answer) == 1);
+    CHECK(count_records(answer) == 3);
+    CHECK(client->stats().key_updates_out == 3);
     s.feed(answer);
     CHECK(read_ok(*server, s).empty());
+    CHECK(server->stats().key_updates_in == 3);
 
-    // Once the client has sent data, a new request is answered again.
+    // Data both ways under the keys all of that left.
     REQUIRE(client->seal(bytes_of("x"), c.cipher).ok());
     transfer(c, s);
     CHECK(read_ok(*server, s) == bytes_of("x"));
-    REQUIRE(server->send_key_update(true, s.cipher).ok());
+    REQUIRE(server->seal(bytes_of("y"), s.cipher).ok());
     transfer(s, c);
-    CHECK(read_ok(*client, c).empty());
-    CHECK(count_records(c.cipher.readable()) == 1);
-    transfer(c, s);
-    CHECK(read_ok(*server, s).empty());
-    REQUIRE(client->seal(bytes_of("y"), c.cipher).ok());
-    transfer(c, s);
-    CHECK(read_ok(*server, s) == bytes_of("y"));
+    CHECK(read_ok(*client, c) == bytes_of("y"));
+}
+
+// A client that sends 32 KeyUpdates back to back, asking each time, then
+// its request (a conformance suite's "multiple KeyUpdate messages"): all 32
+// are answered before the response, as OpenSSL answers them; a 33rd in the
+// same run is the flood the run cap stops (BoringSSL's kMaxKeyUpdates).
+TEST_CASE("KeyUpdate: 32 pipelined requests are answered 32 times, a 33rd is refused",
+          "[record][key_update]") {
+    for (uint16_t suite : {0x1301, 0x1302, 0x1303}) {
+        auto h = fixed_handoff(suite);
+        for (int n : {32, 33}) {
+            auto server = make_layer(h, true);
+            PeerSealer peer(h, false);
+            Side s;
+            Bytes wire;
+            for (int i = 0; i < n; ++i) {
+                auto rec = peer.handshake(key_update_msg(1));
+                wire.insert(wire.end(), rec.begin(), rec.end());
+                peer.rotate();
+            }
+            auto data = peer.app("GET / HTTP/1.0\r\n\r\n");
+            wire.insert(wire.end(), data.begin(), data.end());
+            s.feed(wire);
+            auto r = server->read_records(s.in, s.plain, s.cipher);
+            INFO("suite " << suite << ", " << n << " KeyUpdates: " << r.detail);
+            if (n == 32) {
+                REQUIRE(r.outcome == RecordLayer::ReadOutcome::more);
+                CHECK(s.take_plain() == bytes_of("GET / HTTP/1.0\r\n\r\n"));
+                CHECK(server->stats().key_updates_in == 32);
+                CHECK(server->stats().key_updates_out == 32);
+                CHECK(count_records(s.take_cipher()) == 32);
+            } else {
+                CHECK(r.outcome == RecordLayer::ReadOutcome::fatal);
+                CHECK(r.alert == Alert::unexpected_message);
+                CHECK(server->stats().key_updates_in == 32);
+                CHECK(s.take_plain().empty());
+            }
+        }
+    }
 }
 
 TEST_CASE("KeyUpdate: after our close_notify a request rotates the read key only",

@@ -66,8 +66,9 @@ TEST_CASE("limits: nothing is sealed past 2^24.5 AES-GCM records", "[record][lim
 
 TEST_CASE("limits: ChaCha20 has no practical limit, but a sequence number is never reused",
           "[record][limits]") {
-    auto h = fixed_handoff(0xCCA9, 1, kMax - 2);
+    auto h = fixed_handoff(0xCCA9, 1, 1);
     auto server = make_layer(h, true);
+    server->set_sequence_numbers_for_test(1, kMax - 2);
     Side s;
     CHECK(server->write_key_exhausted());  // seq within 4 of the end
     REQUIRE(server->seal(bytes_of("second to last"), s.cipher).ok());
@@ -139,6 +140,10 @@ TEST_CASE("limits: hand-offs that do not fit are refused", "[record][limits]") {
     CHECK_FALSE(RecordLayer::create(short_secret, true).ok());
     auto seq = fixed_handoff(0x1301, kMax, 0);
     CHECK_FALSE(RecordLayer::create(seq, true).ok());
+    // The same bound as the channel's decoder (ipc/handoff.hpp), both ways.
+    CHECK(RecordLayer::create(fixed_handoff(0x1301, ipc::kMaxHandoffSeq, 0), true).ok());
+    CHECK_FALSE(RecordLayer::create(fixed_handoff(0x1301, ipc::kMaxHandoffSeq + 1, 0), true).ok());
+    CHECK_FALSE(RecordLayer::create(fixed_handoff(0x1301, 0, ipc::kMaxHandoffSeq + 1), true).ok());
     auto mfl = fixed_handoff(0x1301);
     mfl.max_plaintext = 100;
     CHECK_FALSE(RecordLayer::create(mfl, true).ok());

@@ -278,6 +278,16 @@ TEST_CASE("malformed: post-handshake messages that are not allowed", "[record][m
         c.side.feed(c.peer.app("interleaved"));
         expect_fatal(c, Alert::unexpected_message);
     }
+    SECTION("an empty alert record, with or without padding, is unexpected_message") {
+        for (size_t padding : {0, 1, 100}) {
+            Conn c(0x1301);
+            c.side.feed(c.peer.seal13(21, {}, padding));
+            expect_fatal(c, Alert::unexpected_message);
+        }
+        Conn d(0xC02F, true, 1, 1);
+        d.side.feed(d.peer.seal12(21, {}));
+        expect_fatal(d, Alert::unexpected_message);
+    }
     SECTION("an alert record of three bytes") {
         Conn c(0x1301);
         c.side.feed(c.peer.seal13(21, Bytes{1, 0, 0}));
