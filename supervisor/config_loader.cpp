@@ -209,7 +209,7 @@ public:
             root = toml::parse(text, source_);
         } catch (const toml::parse_error& e) {
             return Error{ErrorKind::config, location(static_cast<int>(e.source().begin.line)) +
-                         std::string(e.description())};
+                                                std::string(e.description())};
         }
         config_.source = source_;
         check_keys(root, kTopKeys, "the top level");
@@ -603,7 +603,7 @@ private:
     void parse_tls(const toml::table& t, const std::string& pre, ServiceConfig& s) {
         TlsConfig& tls = s.tls;
         auto any = [](const std::string& v) -> Result<std::string> {
-            if (v.empty()) return err("an empty entry");
+            if (v.empty()) return err(ErrorKind::config, "an empty entry");
             return v;
         };
         auto hex_pin = [](const std::string& v) { return parse_spki_pin(v); };
@@ -613,7 +613,7 @@ private:
             return v;
         };
         auto path = [this](const std::string& v) -> Result<std::string> {
-            if (v.empty()) return err("an empty path");
+            if (v.empty()) return err(ErrorKind::config, "an empty path");
             return resolve_path(v);
         };
         if (const toml::node* n = t.get("client_ca"))
@@ -995,9 +995,10 @@ Result<Config> parse_config(std::string_view text, const std::string& source_nam
         Loader loader(source_name, base_dir);
         return loader.run(text);
     } catch (const std::exception& e) {
-        return err("%s: %s", source_name.c_str(), e.what());
+        return err(ErrorKind::internal, "%s: %s", source_name.c_str(), e.what());
     } catch (...) {
-        return err("%s: unexpected error while reading the configuration", source_name.c_str());
+        return err(ErrorKind::internal, "%s: unexpected error while reading the configuration",
+                   source_name.c_str());
     }
 }
 
@@ -1007,7 +1008,8 @@ Result<Config> parse_config(std::string_view text, const std::string& source_nam
 
 Result<Config> load_config_file(const std::string& path) {
     int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-    if (fd < 0) return err("%s: cannot read: %s", path.c_str(), std::strerror(errno));
+    if (fd < 0)
+        return err(ErrorKind::config, "%s: cannot read: %s", path.c_str(), std::strerror(errno));
     std::string text;
     char buf[16384];
     for (;;) {
@@ -1016,13 +1018,13 @@ Result<Config> load_config_file(const std::string& path) {
         if (n < 0) {
             int e = errno;
             ::close(fd);
-            return err("%s: cannot read: %s", path.c_str(), std::strerror(e));
+            return err(ErrorKind::config, "%s: cannot read: %s", path.c_str(), std::strerror(e));
         }
         if (n == 0) break;
         text.append(buf, static_cast<size_t>(n));
         if (text.size() > (16u << 20)) {
             ::close(fd);
-            return err("%s: cannot read: larger than 16 MiB", path.c_str());
+            return err(ErrorKind::config, "%s: cannot read: larger than 16 MiB", path.c_str());
         }
     }
     ::close(fd);
@@ -1033,7 +1035,7 @@ Result<Config> load_config_file(const std::string& path) {
     if (dir.empty() || dir[0] != '/') {
         char cwd[4096];
         if (getcwd(cwd, sizeof cwd) == nullptr)
-            return err("%s: cannot find the current directory: %s", path.c_str(),
+            return err(ErrorKind::config, "%s: cannot find the current directory: %s", path.c_str(),
                        std::strerror(errno));
         std::string base = cwd;
         if (base != "/") base += '/';
