@@ -166,21 +166,21 @@ Result<ClientNames> client_names(const ServiceConfig& s) {
     return n;
 }
 
-Status check_tls_options(const ServiceConfig& s, bool flag) {
+std::vector<OptionProblem> tls_option_problems(const ServiceConfig& s, bool flag) {
     const TlsConfig& t = s.tls;
-    std::string problems;
-    auto fail = [&](const std::string& what) {
-        if (!problems.empty()) problems += '\n';
-        problems += what;
-    };
+    std::vector<OptionProblem> problems;
     bool server = s.mode == ipc::TlsRole::server;
     const char* mode = server ? "server" : "client";
-    auto wrong_mode = [&](bool set, const char* key, const char* instead) {
+    // `shown` names the option when it differs from the key (a flag that
+    // turns it off).
+    auto wrong_mode = [&](bool set, const char* key, const char* instead,
+                          const char* shown = nullptr) {
         if (!set) return;
         std::string m = strfmt("%s applies to %s mode, this service is in %s mode",
-                               option(key, flag).c_str(), server ? "client" : "server", mode);
+                               option(shown != nullptr ? shown : key, flag).c_str(),
+                               server ? "client" : "server", mode);
         if (instead) m += strfmt(" (did you mean %s?)", option(instead, flag).c_str());
-        fail(m);
+        problems.push_back({key, m});
     };
     if (server) {
         wrong_mode(!t.ca.empty(), "ca", "client_ca");
@@ -190,8 +190,9 @@ Status check_tls_options(const ServiceConfig& s, bool flag) {
         bool verifying = !t.client_ca.empty();
         auto needs_ca = [&](bool set, const char* key) {
             if (set && !verifying)
-                fail(strfmt("%s needs %s (the CA that issues client certificates)",
-                            option(key, flag).c_str(), option("client_ca", flag).c_str()));
+                problems.push_back(
+                    {key, strfmt("%s needs %s (the CA that issues client certificates)",
+                                 option(key, flag).c_str(), option("client_ca", flag).c_str())});
         };
         needs_ca(!t.allow_cn.empty(), "allow_cn");
         needs_ca(!t.allow_dns.empty(), "allow_dns");
@@ -200,9 +201,11 @@ Status check_tls_options(const ServiceConfig& s, bool flag) {
         needs_ca(!t.crl.empty(), "crl");
         needs_ca(t.verify_client_set && t.verify_client != ipc::VerifyPeer::none, "verify_client");
         if (verifying && t.verify_client_set && t.verify_client == ipc::VerifyPeer::none)
-            fail(strfmt("%s = none contradicts %s (leave out %s to not ask for certificates)",
+            problems.push_back(
+                {"verify_client",
+                 strfmt("%s = none contradicts %s (leave out %s to not ask for certificates)",
                         option("verify_client", flag).c_str(), option("client_ca", flag).c_str(),
-                        option("client_ca", flag).c_str()));
+                        option("client_ca", flag).c_str())});
     } else {
         wrong_mode(!t.client_ca.empty(), "client_ca", "ca");
         wrong_mode(t.verify_client_set, "verify_client", nullptr);
@@ -212,13 +215,23 @@ Status check_tls_options(const ServiceConfig& s, bool flag) {
         wrong_mode(!t.allow_spki.empty(), "allow_spki", "pin_spki");
         wrong_mode(!t.crl.empty(), "crl", nullptr);
         wrong_mode(t.unknown_sni != ipc::UnknownSni::use_default, "unknown_sni", nullptr);
-        wrong_mode(!t.session_tickets, flag ? "no_session_tickets" : "session_tickets", nullptr);
+        wrong_mode(!t.session_tickets, "session_tickets", nullptr,
+                   flag ? "no_session_tickets" : nullptr);
         wrong_mode(t.proxy_protocol != ipc::ProxyVersion::none, "proxy_protocol", nullptr);
         wrong_mode(t.accept_proxy, "accept_proxy", nullptr);
         if (!s.target.empty())
-            if (auto n = client_names(s); !n) fail(n.message());
+            if (auto n = client_names(s); !n) problems.push_back({"target", n.message()});
     }
-    if (!problems.empty()) return Error{ErrorKind::config, problems};
+    return problems;
+}
+
+Status check_tls_options(const ServiceConfig& s, bool flag) {
+    std::string all;
+    for (const OptionProblem& p : tls_option_problems(s, flag)) {
+        if (!all.empty()) all += '\n';
+        all += p.text;
+    }
+    if (!all.empty()) return Error{ErrorKind::config, all};
     return {};
 }
 

@@ -3,6 +3,8 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <utility>
+#include <vector>
 
 #include "common/address.hpp"
 #include "supervisor/config.hpp"
@@ -123,6 +125,30 @@ Result<uint64_t> parse_size_bytes(std::string_view text) {
     else
         return err(ErrorKind::config, "not a size");
     return mul_sat(n, scale);
+}
+
+void ValuePositions::set(std::string_view key, SourcePosition value,
+                         std::vector<SourcePosition> elements) {
+    for (Entry& e : entries_) {
+        if (e.key == key) {
+            e.value = value;
+            e.elements = std::move(elements);
+            return;
+        }
+    }
+    entries_.push_back({std::string(key), value, std::move(elements)});
+}
+
+SourcePosition ValuePositions::of(std::string_view key) const {
+    for (const Entry& e : entries_)
+        if (e.key == key) return e.value;
+    return {};
+}
+
+SourcePosition ValuePositions::of(std::string_view key, size_t index) const {
+    for (const Entry& e : entries_)
+        if (e.key == key) return index < e.elements.size() ? e.elements[index] : e.value;
+    return {};
 }
 
 uint64_t default_burst(uint64_t rate) {
