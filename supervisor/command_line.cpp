@@ -34,9 +34,11 @@ struct Option {
 constexpr OptionSpec kRunOptions[] = {
     {"--config", true, false},
     {"--control", true, false},
+    {"--log-level", true, false},
 };
 constexpr OptionSpec kCheckOptions[] = {
     {"--config", true, false},
+    {"--print", false, false},
 };
 constexpr OptionSpec kTunnelOptions[] = {
     {"--listen", true, true},
@@ -429,11 +431,14 @@ Status build_tunnel(const Parsed& p, const std::string& command, Command& cmd) {
         return err(ErrorKind::config, "'tlsward %s' needs --listen ADDR:PORT", command.c_str());
     if (svc.target.empty())
         return err(ErrorKind::config, "'tlsward %s' needs --target HOST:PORT", command.c_str());
-    if (certs.size() != keys.size())
+    // Without any --key, each --cert file holds its key too (a combined
+    // PEM, hitch's pem-file), as cert without key does in the file.
+    if (!keys.empty() && certs.size() != keys.size())
         return err(ErrorKind::config,
                    "options --cert and --key come in pairs (got %zu --cert and %zu --key)",
                    certs.size(), keys.size());
-    for (size_t i = 0; i < certs.size(); ++i) svc.certificates.push_back({certs[i], keys[i]});
+    for (size_t i = 0; i < certs.size(); ++i)
+        svc.certificates.push_back({certs[i], keys.empty() ? certs[i] : keys[i]});
     if (svc.mode == ipc::TlsRole::server && svc.certificates.empty())
         return err(ErrorKind::config, "'tlsward server' needs --cert FILE and --key FILE");
     if (svc.mode == ipc::TlsRole::client && svc.certificates.size() > 1)
@@ -446,6 +451,17 @@ Status build_tunnel(const Parsed& p, const std::string& command, Command& cmd) {
 }
 
 }  // namespace
+
+std::vector<std::string> command_line_options() {
+    std::vector<std::string> out;
+    for (std::span<const OptionSpec> specs :
+         {std::span<const OptionSpec>(kRunOptions), std::span<const OptionSpec>(kCheckOptions),
+          tunnel_specs(), std::span<const OptionSpec>(kStatusOptions),
+          std::span<const OptionSpec>(kReloadOptions)})
+        for (const OptionSpec& o : specs)
+            if (std::find(out.begin(), out.end(), o.name) == out.end()) out.emplace_back(o.name);
+    return out;
+}
 
 Result<Command> parse_command_line(int argc, char** argv) {
     Command cmd;
@@ -510,6 +526,16 @@ Result<Command> parse_command_line(int argc, char** argv) {
             for (const Option& o : p.options) {
                 if (o.name == "--config") cmd.config_path = o.value;
                 if (o.name == "--control") cmd.control_path = o.value;
+                if (o.name == "--print") cmd.print = true;
+                if (o.name == "--log-level") {
+                    LogLevel level = LogLevel::info;
+                    if (!parse_log_level(o.value, level))
+                        return err(ErrorKind::config,
+                                   "option --log-level must be debug, info, warn or error, got "
+                                   "\"%s\"",
+                                   o.value.c_str());
+                    cmd.log_level = level;
+                }
             }
             break;
         case CommandKind::server:
@@ -539,45 +565,6 @@ Result<Command> parse_command_line(int argc, char** argv) {
             break;
     }
     return cmd;
-}
-
-std::string usage_text() {
-    return strfmt(
-        "usage:\n"
-        "  tlsward run [--config FILE] [--control PATH]\n"
-        "      run the daemon with a configuration file (default %s)\n"
-        "  tlsward check [--config FILE]\n"
-        "      validate the configuration, load every certificate and key, resolve targets\n"
-        "  tlsward server --listen ADDR:PORT --target HOST:PORT --cert FILE --key FILE\n"
-        "                 [--listen ADDR:PORT ...] [--cert FILE --key FILE ...]\n"
-        "                 [--helpers N] [--handshake-timeout SECONDS] [--connect-timeout SECONDS]\n"
-        "                 [--idle-timeout SECONDS] [--drain-time SECONDS] [--name NAME]\n"
-        "                 [--log-level LEVEL] [--netproc-realtime-priority N]\n"
-        "                 [--rate-limit BYTES_PER_S] [--key-update-bytes N] [--record-size N]\n"
-        "                 [--max-connections N] [--max-connections-per-source N]\n"
-        "                 [--control PATH] [--metrics ADDR:PORT|unix:PATH]\n"
-        "                 [--client-ca FILE|DIR [--verify-client require|optional]\n"
-        "                  [--allow-cn CN] [--allow-dns NAME] [--allow-uri URI]\n"
-        "                  [--allow-spki SHA256] [--crl FILE]] [--alpn h2,http/1.1]\n"
-        "                 [--proxy-protocol v1|v2] [--accept-proxy] [--unknown-sni refuse]\n"
-        "                 [--ticket-key-file FILE | --no-session-tickets]\n"
-        "      terminate TLS on ADDR:PORT and forward plaintext to the target\n"
-        "  tlsward client --listen ADDR:PORT --target HOST:PORT [--ca FILE|DIR]\n"
-        "                 [--server-name NAME] [--verify-name NAME|IP] [--pin-spki SHA256]\n"
-        "                 [--client-cert FILE --client-key FILE] [--alpn LIST]\n"
-        "                 [the general options of server]\n"
-        "      accept plaintext on ADDR:PORT and forward it over TLS to the target\n"
-        "  tlsward status [--json] [--control PATH]\n"
-        "  tlsward reload [--control PATH]\n"
-        "  tlsward selftest sandbox\n"
-        "  tlsward version\n"
-        "  tlsward help\n"
-        "\n"
-        "Options take \"--flag value\" or \"--flag=value\". Listen addresses are numeric\n"
-        "(127.0.0.1:8443, [::1]:8443, *:8443); targets may be names or unix:/path.\n"
-        "Durations are seconds (10) or a number with a unit (500ms, 10s, 2m).\n"
-        "LEVEL is debug, info, warn or error. See docs/configuration.md.\n",
-        kDefaultConfigPath);
 }
 
 }  // namespace tlsward::supervisor

@@ -193,6 +193,11 @@ Result<Config> parse_config(std::string_view text, const std::string& source_nam
 // Reads PATH and parses it; a read error reads "PATH: cannot read: <strerror>".
 // Relative cert/key paths become absolute (relative to the file's directory).
 Result<Config> load_config_file(const std::string& path);
+// The configuration in effect as TOML that parses back to the same
+// configuration (`tlsward check --print`): every key with its value,
+// defaults filled in, keys without a value as comments. Secret values are
+// never printed (config_print.cpp).
+std::string format_config(const Config& config);
 
 // --- Value rules shared by the TOML loader and the command line ------------
 // Each returns a message without location; the caller prefixes "FILE:LINE:"
