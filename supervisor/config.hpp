@@ -5,7 +5,8 @@
 // it (config_toml.cpp, the only file that includes toml++, turns the text
 // into that document). The value rules shared with the command line
 // (durations, names, ranges) live in config_values.cpp.
-// docs/configuration.md documents every key.
+// docs/configuration.md documents every key (tests/unit/test_config_docs.cpp
+// checks that it and the man pages name each one).
 #pragma once
 
 #include <compare>

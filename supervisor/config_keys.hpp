@@ -1,7 +1,8 @@
 // The key table: one entry per key of tlsward.toml, saying where it may
 // stand, how its value is read and checked into the model, and how the
 // value in effect is printed. It drives the loader (the unknown-key check
-// and its suggestions, required keys, reading) and `tlsward check --print`.
+// and its suggestions, required keys, reading), `tlsward check --print`,
+// and the test that docs/configuration.md and the man pages name every key.
 // Adding a key is adding an entry (config_keys.cpp) and a field.
 #pragma once
 
