@@ -1,10 +1,15 @@
 // The configuration model: what the supervisor reads from tlsward.toml (or
-// builds from "tlsward server ..." flags) before it spawns anything. Parsing
-// lives in config_loader.cpp (the only file that includes toml++); the value
-// rules shared with the command line (durations, names, ranges) live in
-// config_values.cpp. docs/configuration.md documents every key.
+// builds from "tlsward server ..." flags) before it spawns anything. Every
+// key of the file is one entry of the key table (config_keys.cpp), which
+// reads, validates and prints it; config_loader.cpp walks the document with
+// it (config_toml.cpp, the only file that includes toml++, turns the text
+// into that document). The value rules shared with the command line
+// (durations, names, ranges) live in config_values.cpp.
+// docs/configuration.md documents every key (tests/unit/test_config_docs.cpp
+// checks that it and the man pages name each one).
 #pragma once
 
+#include <compare>
 #include <cstdint>
 #include <string>
 #include <string_view>
@@ -16,12 +21,46 @@
 
 namespace tlsward::supervisor {
 
+// Where a value was written: 1-based line and column; 0 when it was not
+// read from a file (a default, the command line).
+struct SourcePosition {
+    int line = 0;
+    int column = 0;
+
+    auto operator<=>(const SourcePosition&) const = default;
+};
+
+// Where each key's value (and each element of an array) stood in the file,
+// so that a problem found after parsing (an option of the wrong mode, a file
+// `tlsward check` cannot read) names the value's line. Not part of what the
+// configuration means: configurations that differ only in layout are equal.
+class ValuePositions {
+public:
+    void set(std::string_view key, SourcePosition value, std::vector<SourcePosition> elements);
+    // The value's position; {} when the key was not in the file.
+    SourcePosition of(std::string_view key) const;
+    // Element `index` of an array value; the value's own position when it
+    // is not an array (a single string where a list may stand).
+    SourcePosition of(std::string_view key, size_t index) const;
+
+    bool operator==(const ValuePositions&) const { return true; }
+
+private:
+    struct Entry {
+        std::string key;
+        SourcePosition value;
+        std::vector<SourcePosition> elements;
+    };
+    std::vector<Entry> entries_;
+};
+
 struct CertificateFiles {
     std::string cert_path;  // PEM chain, leaf first
     std::string key_path;   // PEM private key; may equal cert_path (combined file)
     // Server names (SNI) this certificate serves; empty: its DNS SANs (or CN).
     std::vector<std::string> names;
     std::string ocsp_path;  // DER OCSP response to staple; empty: none
+    ValuePositions where;   // cert, key, ocsp, names
 
     bool operator==(const CertificateFiles&) const = default;
 };
@@ -67,6 +106,7 @@ struct ServiceConfig {
     TlsConfig tls;                 // mTLS, SNI, ALPN, PROXY, tickets, client verification
     bool log_connections = true;   // info-level close lines of established connections
     int line = 0;                  // where the [[service]] table starts (for messages); 0 = none
+    ValuePositions where;          // each key's value (cert/key/ocsp are in certificates too)
 
     bool operator==(const ServiceConfig&) const = default;
 };
@@ -102,6 +142,7 @@ struct GlobalConfig {
     std::string ticket_key_file;                    // empty: generated
     uint32_t ticket_key_rotation_ms = 3600 * 1000;  // generated keys only
     uint32_t session_lifetime_ms = 2 * 3600 * 1000;
+    ValuePositions where;
 
     bool operator==(const GlobalConfig&) const = default;
 };
@@ -109,6 +150,7 @@ struct GlobalConfig {
 // [metrics]: the Prometheus endpoint netproc serves; off when listen is empty.
 struct MetricsConfig {
     std::string listen;  // "127.0.0.1:9100", "[::1]:9100" or "unix:/path"
+    ValuePositions where;
 
     bool operator==(const MetricsConfig&) const = default;
 };
@@ -140,16 +182,23 @@ inline constexpr uint32_t kMinJobsPerHelper = 1;
 inline constexpr uint32_t kMaxJobsPerHelper = 65536;
 
 // Parses and validates a TOML configuration. Every error line reads
-// "FILE:LINE: what is wrong"; when several things are wrong, all of them are
-// reported, one per line, in file order. Unknown keys are errors. Relative
-// cert/key paths are taken relative to the directory of source_name (the
-// three-argument form takes that directory explicitly). Never throws.
+// "FILE:LINE: what is wrong", LINE being that of the value that is wrong
+// (of the table for a missing key); when several things are wrong, all of
+// them are reported, one per line, in file order. Unknown keys are errors,
+// with a suggestion. Relative cert/key paths are taken relative to the
+// directory of source_name (the three-argument form takes that directory
+// explicitly). Never throws.
 Result<Config> parse_config(std::string_view text, const std::string& source_name);
 Result<Config> parse_config(std::string_view text, const std::string& source_name,
                             const std::string& base_dir);
 // Reads PATH and parses it; a read error reads "PATH: cannot read: <strerror>".
 // Relative cert/key paths become absolute (relative to the file's directory).
 Result<Config> load_config_file(const std::string& path);
+// The configuration in effect as TOML that parses back to the same
+// configuration (`tlsward check --print`): every key with its value,
+// defaults filled in, keys without a value as comments. Secret values are
+// never printed (config_print.cpp).
+std::string format_config(const Config& config);
 
 // --- Value rules shared by the TOML loader and the command line ------------
 // Each returns a message without location; the caller prefixes "FILE:LINE:"
@@ -206,6 +255,13 @@ Result<ClientNames> client_names(const ServiceConfig& s);
 // without client_ca), a unix: target in client mode without a name. `flag`
 // names options as command-line flags (--allow-cn) instead of keys.
 Status check_tls_options(const ServiceConfig& s, bool flag);
+// The same, one problem each, with the key it is about (the loader names
+// the line of that key's value).
+struct OptionProblem {
+    const char* key;
+    std::string text;
+};
+std::vector<OptionProblem> tls_option_problems(const ServiceConfig& s, bool flag);
 // Target syntax only (no DNS): "HOST:PORT" with PORT 1..65535, "[V6]:PORT",
 // or "unix:/absolute/path".
 Status check_target_syntax(const std::string& target);

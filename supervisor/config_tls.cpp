@@ -34,21 +34,23 @@ bool valid_label_char(char c) {
 // Lower-cased host name, or an error naming what is wrong.
 Result<std::string> host_name(std::string_view text) {
     if (!text.empty() && text.back() == '.') text.remove_suffix(1);
-    if (text.empty()) return err("an empty name");
-    if (text.size() > 253) return err("a name longer than 253 characters");
+    if (text.empty()) return err(ErrorKind::config, "an empty name");
+    if (text.size() > 253) return err(ErrorKind::config, "a name longer than 253 characters");
     std::string out;
     size_t label = 0;
     for (char c : text) {
         if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
         if (c == '.') {
             if (label == 0)
-                return err("\"%.*s\" has an empty label", int(text.size()), text.data());
+                return err(ErrorKind::config, "\"%.*s\" has an empty label", int(text.size()),
+                           text.data());
             label = 0;
         } else if (!valid_label_char(c)) {
-            return err("\"%.*s\" is not a host name", int(text.size()), text.data());
-        } else if (++label > 63) {
-            return err("\"%.*s\" has a label longer than 63 characters", int(text.size()),
+            return err(ErrorKind::config, "\"%.*s\" is not a host name", int(text.size()),
                        text.data());
+        } else if (++label > 63) {
+            return err(ErrorKind::config, "\"%.*s\" has a label longer than 63 characters",
+                       int(text.size()), text.data());
         }
         out += c;
     }
@@ -91,11 +93,11 @@ Result<std::string> parse_spki_pin(std::string_view text) {
         int n = EVP_DecodeBlock(out, reinterpret_cast<const unsigned char*>(b64.data()), 44);
         if (n == 33) return to_hex(out, 32);
     }
-    return err(
-        "\"%.*s\" is not a SHA-256 pin (64 hex digits, or base64 like \"sha256//...=\"; "
-        "compute it with: openssl x509 -in CERT -pubkey -noout | openssl pkey -pubin "
-        "-outform der | openssl dgst -sha256)",
-        int(text.size()), text.data());
+    return err(ErrorKind::config,
+               "\"%.*s\" is not a SHA-256 pin (64 hex digits, or base64 like \"sha256//...=\"; "
+               "compute it with: openssl x509 -in CERT -pubkey -noout | openssl pkey -pubin "
+               "-outform der | openssl dgst -sha256)",
+               int(text.size()), text.data());
 }
 
 Result<std::string> parse_dns_pattern(std::string_view text) {
@@ -107,12 +109,13 @@ Result<std::string> parse_dns_pattern(std::string_view text) {
 
 Status check_alpn_protocol(std::string_view text) {
     if (text.empty() || text.size() > 255)
-        return err("an ALPN protocol has 1 to 255 characters, got \"%.*s\"", int(text.size()),
-                   text.data());
+        return err(ErrorKind::config, "an ALPN protocol has 1 to 255 characters, got \"%.*s\"",
+                   int(text.size()), text.data());
     for (char c : text)
         if (static_cast<unsigned char>(c) <= 0x20 || static_cast<unsigned char>(c) >= 0x7f ||
             c == ',')
-            return err("ALPN protocol \"%.*s\" has a character other than printable ASCII",
+            return err(ErrorKind::config,
+                       "ALPN protocol \"%.*s\" has a character other than printable ASCII",
                        int(text.size()), text.data());
     return {};
 }
@@ -128,7 +131,7 @@ Result<std::vector<std::string>> parse_alpn_list(std::string_view text) {
         text.remove_prefix(comma + 1);
     }
     if (out.size() > ipc::kMaxAlpnEntries)
-        return err("at most %zu ALPN protocols", ipc::kMaxAlpnEntries);
+        return err(ErrorKind::config, "at most %zu ALPN protocols", ipc::kMaxAlpnEntries);
     return out;
 }
 
@@ -151,7 +154,8 @@ Result<ClientNames> client_names(const ServiceConfig& s) {
     if (n.server_name.empty() && !host.empty() && !is_ip_literal(host)) n.server_name = host;
     if (n.verify_name.empty()) n.verify_name = !n.server_name.empty() ? n.server_name : host;
     if (n.verify_name.empty())
-        return err("a unix: target has no host name to verify: set server_name or verify_name");
+        return err(ErrorKind::config,
+                   "a unix: target has no host name to verify: set server_name or verify_name");
     for (std::string* name : {&n.server_name, &n.verify_name}) {
         if (name->empty() || is_ip_literal(*name)) continue;
         auto h = host_name(*name);
@@ -162,21 +166,21 @@ Result<ClientNames> client_names(const ServiceConfig& s) {
     return n;
 }
 
-Status check_tls_options(const ServiceConfig& s, bool flag) {
+std::vector<OptionProblem> tls_option_problems(const ServiceConfig& s, bool flag) {
     const TlsConfig& t = s.tls;
-    std::string problems;
-    auto fail = [&](const std::string& what) {
-        if (!problems.empty()) problems += '\n';
-        problems += what;
-    };
+    std::vector<OptionProblem> problems;
     bool server = s.mode == ipc::TlsRole::server;
     const char* mode = server ? "server" : "client";
-    auto wrong_mode = [&](bool set, const char* key, const char* instead) {
+    // `shown` names the option when it differs from the key (a flag that
+    // turns it off).
+    auto wrong_mode = [&](bool set, const char* key, const char* instead,
+                          const char* shown = nullptr) {
         if (!set) return;
         std::string m = strfmt("%s applies to %s mode, this service is in %s mode",
-                               option(key, flag).c_str(), server ? "client" : "server", mode);
+                               option(shown != nullptr ? shown : key, flag).c_str(),
+                               server ? "client" : "server", mode);
         if (instead) m += strfmt(" (did you mean %s?)", option(instead, flag).c_str());
-        fail(m);
+        problems.push_back({key, m});
     };
     if (server) {
         wrong_mode(!t.ca.empty(), "ca", "client_ca");
@@ -186,8 +190,9 @@ Status check_tls_options(const ServiceConfig& s, bool flag) {
         bool verifying = !t.client_ca.empty();
         auto needs_ca = [&](bool set, const char* key) {
             if (set && !verifying)
-                fail(strfmt("%s needs %s (the CA that issues client certificates)",
-                            option(key, flag).c_str(), option("client_ca", flag).c_str()));
+                problems.push_back(
+                    {key, strfmt("%s needs %s (the CA that issues client certificates)",
+                                 option(key, flag).c_str(), option("client_ca", flag).c_str())});
         };
         needs_ca(!t.allow_cn.empty(), "allow_cn");
         needs_ca(!t.allow_dns.empty(), "allow_dns");
@@ -196,9 +201,11 @@ Status check_tls_options(const ServiceConfig& s, bool flag) {
         needs_ca(!t.crl.empty(), "crl");
         needs_ca(t.verify_client_set && t.verify_client != ipc::VerifyPeer::none, "verify_client");
         if (verifying && t.verify_client_set && t.verify_client == ipc::VerifyPeer::none)
-            fail(strfmt("%s = none contradicts %s (leave out %s to not ask for certificates)",
+            problems.push_back(
+                {"verify_client",
+                 strfmt("%s = none contradicts %s (leave out %s to not ask for certificates)",
                         option("verify_client", flag).c_str(), option("client_ca", flag).c_str(),
-                        option("client_ca", flag).c_str()));
+                        option("client_ca", flag).c_str())});
     } else {
         wrong_mode(!t.client_ca.empty(), "client_ca", "ca");
         wrong_mode(t.verify_client_set, "verify_client", nullptr);
@@ -208,13 +215,23 @@ Status check_tls_options(const ServiceConfig& s, bool flag) {
         wrong_mode(!t.allow_spki.empty(), "allow_spki", "pin_spki");
         wrong_mode(!t.crl.empty(), "crl", nullptr);
         wrong_mode(t.unknown_sni != ipc::UnknownSni::use_default, "unknown_sni", nullptr);
-        wrong_mode(!t.session_tickets, flag ? "no_session_tickets" : "session_tickets", nullptr);
+        wrong_mode(!t.session_tickets, "session_tickets", nullptr,
+                   flag ? "no_session_tickets" : nullptr);
         wrong_mode(t.proxy_protocol != ipc::ProxyVersion::none, "proxy_protocol", nullptr);
         wrong_mode(t.accept_proxy, "accept_proxy", nullptr);
         if (!s.target.empty())
-            if (auto n = client_names(s); !n) fail(n.message());
+            if (auto n = client_names(s); !n) problems.push_back({"target", n.message()});
     }
-    if (!problems.empty()) return Error{ErrorKind::config, problems};
+    return problems;
+}
+
+Status check_tls_options(const ServiceConfig& s, bool flag) {
+    std::string all;
+    for (const OptionProblem& p : tls_option_problems(s, flag)) {
+        if (!all.empty()) all += '\n';
+        all += p.text;
+    }
+    if (!all.empty()) return Error{ErrorKind::config, all};
     return {};
 }
 

@@ -144,22 +144,31 @@ int main(int argc, char** argv) {
                 std::fprintf(stderr, "%s\n", s.message().c_str());
                 return kExitUsage;
             }
-            std::printf("%s: OK (%zu services)\n", cmd->config_path.c_str(),
-                        config->services.size());
+            // With --print, standard output is the TOML alone (it loads
+            // back), the verdict goes to standard error.
+            if (cmd->print) std::fputs(format_config(config.value()).c_str(), stdout);
+            std::fprintf(cmd->print ? stderr : stdout, "%s: OK (%zu services)\n",
+                         cmd->config_path.c_str(), config->services.size());
             return 0;
         }
         case CommandKind::run: {
             // A reload reads the same file again, wherever the daemon's
             // working directory is by then.
+            // --log-level wins over the file's log_level, at every reload too.
             std::string path = absolute(cmd->config_path);
-            auto config = load_config_file(path);
+            auto load = [path, level = cmd->log_level]() -> Result<Config> {
+                auto c = load_config_file(path);
+                if (c && level) c->global.log_level = *level;
+                return c;
+            };
+            auto config = load();
             if (!config) {
                 // The daemon's log, like every later failure to start.
                 LOG_ERROR("event=start_failed reason=\"%s\"", config.message().c_str());
                 return kExitUsage;
             }
             auto options = control_options(cmd.value(), config.value());
-            options.reload_config = [path] { return load_config_file(path); };
+            options.reload_config = load;
             return run_daemon(config.value(), std::move(options));
         }
         case CommandKind::server:

@@ -486,7 +486,10 @@ Result<std::vector<uint8_t>> load_ocsp_response(const std::string& path,
     return std::vector<uint8_t>(b.data(), b.data() + b.size());
 }
 
-Result<LoadedCertificate> load_certificate(const CertificateFiles& files) {
+Result<LoadedCertificate> load_certificate(const CertificateFiles& files, CertificatePart* failed) {
+    CertificatePart unused{};
+    CertificatePart& part = failed != nullptr ? *failed : unused;
+    part = CertificatePart::cert;
     const std::string& cert_path = files.cert_path;
     const std::string& key_path = files.key_path.empty() ? files.cert_path : files.key_path;
 
@@ -495,6 +498,7 @@ Result<LoadedCertificate> load_certificate(const CertificateFiles& files) {
     auto chain = parse_chain(cert_path, cert_file->bytes);
     if (!chain) return chain.error();
 
+    part = CertificatePart::key;
     Result<FileBytes> key_file = err("unused");
     const FileBytes* key_bytes = &cert_file.value();
     if (key_path != cert_path) {
@@ -524,6 +528,7 @@ Result<LoadedCertificate> load_certificate(const CertificateFiles& files) {
 
     out.names = files.names.empty() ? certificate_names(leaf) : files.names;
     if (!files.ocsp_path.empty()) {
+        part = CertificatePart::ocsp;
         auto ocsp = load_ocsp_response(files.ocsp_path, out.chain_pem, out.warnings);
         if (!ocsp) return ocsp.error();
         out.ocsp_der = std::move(ocsp.value());

@@ -32,8 +32,12 @@ struct LoadedCertificate {
 // parses, the key parses and the key matches the leaf. Errors name the file:
 //   "/etc/x/key.pem: not a PEM private key"
 //   "/etc/x/key.pem: key does not match certificate /etc/x/cert.pem"
-// Encrypted keys are refused (no passphrase prompt, ever).
-Result<LoadedCertificate> load_certificate(const CertificateFiles& files);
+// Encrypted keys are refused (no passphrase prompt, ever). On an error,
+// *failed (when given) says which file it is about, so that `tlsward check`
+// can name the line of that file's key.
+enum class CertificatePart { cert, key, ocsp };
+Result<LoadedCertificate> load_certificate(const CertificateFiles& files,
+                                           CertificatePart* failed = nullptr);
 
 // CA certificates or CRLs as the helpers get them: DER objects back to back.
 struct LoadedTrust {

@@ -274,3 +274,42 @@ TEST_CASE("command line: --metrics on the quick modes", "[config][command_line]"
                        "c.pem", "--key", "k.pem", "--metrics", "unix:relative.sock"})
               .find("must be absolute") != std::string::npos);
 }
+
+TEST_CASE("command line: check --print, run --log-level", "[config][command_line]") {
+    Command check = parse_ok({"check", "--config", "t.toml", "--print"});
+    CHECK(check.print);
+    CHECK_FALSE(parse_ok({"check"}).print);
+    CHECK(parse_error({"check", "--print=yes"}) == "option --print takes no value");
+    CHECK(parse_error({"run", "--print"}) == "unknown option --print for 'tlsward run'");
+
+    Command run = parse_ok({"run", "--log-level", "debug"});
+    REQUIRE(run.log_level.has_value());
+    CHECK(*run.log_level == LogLevel::debug);
+    CHECK_FALSE(parse_ok({"run"}).log_level.has_value());
+    CHECK(parse_error({"run", "--log-level=loud"}) ==
+          "option --log-level must be debug, info, warn or error, got \"loud\"");
+}
+
+TEST_CASE("command line: --cert alone is a combined PEM, as cert alone in the file",
+          "[config][command_line]") {
+    Command c = parse_ok(
+        {"server", "--listen=127.0.0.1:8443", "--target=127.0.0.1:8080", "--cert=/etc/web.pem"});
+    CHECK(c.config.services[0].certificates ==
+          std::vector<CertificateFiles>{{"/etc/web.pem", "/etc/web.pem"}});
+    Command two = parse_ok({"server", "--listen=127.0.0.1:8443", "--target=127.0.0.1:8080",
+                            "--cert=/etc/ec.pem", "--cert=/etc/rsa.pem"});
+    CHECK(two.config.services[0].certificates ==
+          std::vector<CertificateFiles>{{"/etc/ec.pem", "/etc/ec.pem"},
+                                        {"/etc/rsa.pem", "/etc/rsa.pem"}});
+    Command client = parse_ok({"client", "--listen=127.0.0.1:9000", "--target=example.com:443",
+                               "--client-cert=/etc/client.pem"});
+    CHECK(client.config.services[0].certificates ==
+          std::vector<CertificateFiles>{{"/etc/client.pem", "/etc/client.pem"}});
+    // Once a --key is given, every --cert needs its own.
+    CHECK(parse_error({"server", "--listen=127.0.0.1:8443", "--target=127.0.0.1:8080", "--cert=/a",
+                       "--key=/a.key", "--cert=/b"}) ==
+          "options --cert and --key come in pairs (got 2 --cert and 1 --key)");
+    CHECK(parse_error(
+              {"server", "--listen=127.0.0.1:8443", "--target=127.0.0.1:8080", "--key=/a.key"}) ==
+          "options --cert and --key come in pairs (got 0 --cert and 1 --key)");
+}

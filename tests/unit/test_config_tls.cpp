@@ -162,7 +162,8 @@ proxy_protocol = "v3"
        "t.toml:8: service \"web\": alpn: an ALPN protocol has 1 to 255 characters, got \"\"\n"
        "t.toml:9: service \"web\": proxy_protocol must be \"v1\", \"v2\" or \"none\", got \"v3\"");
 
-    // Options of the other mode, and options that need client_ca.
+    // Options of the other mode, and options that need client_ca, at the
+    // line of the option's value.
     std::string e = parse_error(R"(
 [[service]]
 name = "web"
@@ -173,9 +174,9 @@ ca = "ca.pem"
 allow_cn = ["alice"]
 )");
     CHECK(e ==
-          "t.toml:1: service \"web\": ca applies to client mode, this service is in server mode "
+          "t.toml:6: service \"web\": ca applies to client mode, this service is in server mode "
           "(did you mean client_ca?)\n"
-          "t.toml:1: service \"web\": allow_cn needs client_ca (the CA that issues client "
+          "t.toml:7: service \"web\": allow_cn needs client_ca (the CA that issues client "
           "certificates)");
     CHECK(parse_error(R"(
 [[service]]
@@ -185,12 +186,12 @@ listen = "127.0.0.1:1"
 target = "unix:/run/x.sock"
 client_ca = "ca.pem"
 proxy_protocol = "v1"
-)") == "t.toml:1: service \"out\": client_ca applies to server mode, this service is in client "
+)") == "t.toml:5: service \"out\": a unix: target has no host name to verify: set server_name or "
+       "verify_name\n"
+       "t.toml:6: service \"out\": client_ca applies to server mode, this service is in client "
        "mode (did you mean ca?)\n"
-       "t.toml:1: service \"out\": proxy_protocol applies to server mode, this service is in "
-       "client mode\n"
-       "t.toml:1: service \"out\": a unix: target has no host name to verify: set server_name or "
-       "verify_name");
+       "t.toml:7: service \"out\": proxy_protocol applies to server mode, this service is in "
+       "client mode");
     CHECK(parse_error(R"(
 [[service]]
 name = "web"

@@ -330,7 +330,8 @@ TEST_CASE("check_config loads every certificate and resolves every target", "[co
         config.value(), [&](const std::string& w) { warn.push_back(w); },
         [&](const std::string& i) { info.push_back(i); });
     REQUIRE_FALSE(s.ok());
-    CHECK(s.message() == path + ":8: service \"api\": " + dir.file("other.key") +
+    // At the line of the key that does not match, not the [[service]] line.
+    CHECK(s.message() == path + ":13: service \"api\": " + dir.file("other.key") +
                              ": key does not match certificate " + dir.file("web.crt"));
     CHECK(warn.empty());
     REQUIRE(info.size() >= 2);
