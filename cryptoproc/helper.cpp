@@ -47,12 +47,12 @@ const char* version_name(uint16_t v) {
 
 Status check_channel_fd(int fd) {
     struct stat st {};
-    if (fstat(fd, &st) != 0) return err("fstat: %s", strerror(errno));
+    if (fstat(fd, &st) != 0) return err(ErrorKind::io, "fstat: %s", strerror(errno));
     int type = 0;
     socklen_t len = sizeof type;
     if (!S_ISSOCK(st.st_mode) || getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &len) != 0 ||
         type != SOCK_SEQPACKET)
-        return err("the fd is not a SOCK_SEQPACKET socket");
+        return err(ErrorKind::protocol, "the fd is not a SOCK_SEQPACKET socket");
     return {};
 }
 
@@ -257,17 +257,18 @@ void Helper::dispatch(Peer peer, uint64_t channel_epoch, ipc::Message&& msg) {
                   ipc::msg_type_name(msg.type()), s.message().c_str());
         finish(1);
     } else {
-        drop_netproc(strfmt("%s: %s", ipc::msg_type_name(msg.type()), s.message().c_str()));
+        drop_netproc(context(ipc::msg_type_name(msg.type()), s.error()));
     }
 }
 
 // --- supervisor -> helper ---------------------------------------------------
 
 Status Helper::on_service(ipc::Message& msg) {
-    if (configured_) return err("service configuration after CP_CONFIG_DONE");
+    if (configured_) return err(ErrorKind::protocol, "service configuration after CP_CONFIG_DONE");
     auto m = ipc::decode_message<ipc::CpService>(msg);
     if (!m) return m.error();
-    if (pending_services_.count(m->id)) return err("service id %u sent twice", m->id);
+    if (pending_services_.count(m->id))
+        return err(ErrorKind::protocol, "service id %u sent twice", m->id);
     ServiceSpec& spec = pending_services_[m->id];
     spec.id = m->id;
     spec.name = m->name;
@@ -278,12 +279,13 @@ Status Helper::on_service(ipc::Message& msg) {
 }
 
 Status Helper::on_certificate(ipc::Message& msg) {
-    if (configured_) return err("certificate after CP_CONFIG_DONE");
+    if (configured_) return err(ErrorKind::protocol, "certificate after CP_CONFIG_DONE");
     auto m = ipc::decode_message<ipc::CpCertificate>(msg);
     if (!m) return m.error();
     auto it = pending_services_.find(m->service_id);
     if (it == pending_services_.end())
-        return err("certificate for service id %u, which was not declared", m->service_id);
+        return err(ErrorKind::protocol, "certificate for service id %u, which was not declared",
+                   m->service_id);
     it->second.certificates.push_back(CertificateSpec{std::move(m->chain_pem),
                                                       std::move(m->key_pem), std::move(m->names),
                                                       std::move(m->ocsp_der)});
@@ -291,19 +293,20 @@ Status Helper::on_certificate(ipc::Message& msg) {
 }
 
 Status Helper::on_trust(ipc::Message& msg) {
-    if (configured_) return err("trust material after CP_CONFIG_DONE");
+    if (configured_) return err(ErrorKind::protocol, "trust material after CP_CONFIG_DONE");
     auto m = ipc::decode_message<ipc::CpTrust>(msg);
     if (!m) return m.error();
     auto it = pending_services_.find(m->service_id);
     if (it == pending_services_.end())
-        return err("trust material for service id %u, which was not declared", m->service_id);
+        return err(ErrorKind::protocol, "trust material for service id %u, which was not declared",
+                   m->service_id);
     ServiceSpec& spec = it->second;
     std::vector<uint8_t>& to = m->kind == ipc::TrustKind::client_ca   ? spec.client_ca_der
                                : m->kind == ipc::TrustKind::server_ca ? spec.server_ca_der
                                                                       : spec.crl_der;
     if (to.size() + m->der.size() > kMaxTrustBytes)
-        return err("trust material for service id %u exceeds %zu bytes", m->service_id,
-                   kMaxTrustBytes);
+        return err(ErrorKind::protocol, "trust material for service id %u exceeds %zu bytes",
+                   m->service_id, kMaxTrustBytes);
     to.insert(to.end(), m->der.begin(), m->der.end());
     return {};
 }
@@ -321,11 +324,12 @@ Status Helper::on_ticket_keys(ipc::Message& msg) {
 }
 
 Status Helper::on_config_done(ipc::Message& msg) {
-    if (configured_) return err("CP_CONFIG_DONE twice");
+    if (configured_) return err(ErrorKind::protocol, "CP_CONFIG_DONE twice");
     auto m = ipc::decode_message<ipc::CpConfigDone>(msg);
     if (!m) return m.error();
     if (m->generation != args_.generation || m->slot != args_.slot)
-        return err("configuration for generation %u slot %u, this helper is generation %u slot %u",
+        return err(ErrorKind::protocol,
+                   "configuration for generation %u slot %u, this helper is generation %u slot %u",
                    m->generation, m->slot, args_.generation, args_.slot);
     // The key PEMs are wiped when the specs go, whatever the outcome.
     std::map<uint32_t, ServiceSpec> specs = std::move(pending_services_);
@@ -353,7 +357,7 @@ Status Helper::on_config_done(ipc::Message& msg) {
 }
 
 Status Helper::on_netproc_channel(ipc::Message& msg) {
-    if (!configured_) return err("CP_NETPROC_CHANNEL before CP_CONFIG_DONE");
+    if (!configured_) return err(ErrorKind::protocol, "CP_NETPROC_CHANNEL before CP_CONFIG_DONE");
     auto m = ipc::decode_message<ipc::CpNetprocChannel>(msg);
     if (!m) return m.error();
     UniqueFd fd = msg.take_fd();
@@ -372,7 +376,7 @@ Status Helper::on_netproc_channel(ipc::Message& msg) {
         loop_, std::move(fd), "netproc",
         [this, epoch](ipc::Message&& m) { dispatch(Peer::netproc, epoch, std::move(m)); },
         [this, epoch](const Error& e) {
-            if (epoch == netproc_epoch_) drop_netproc(e.message);
+            if (epoch == netproc_epoch_) drop_netproc(e);
         });
     LOG_INFO("event=netproc_channel epoch=%llu", static_cast<unsigned long long>(epoch));
     maybe_drained();
@@ -411,7 +415,8 @@ Status Helper::on_handshake(ipc::Message& msg) {
     if (!job) return job.error();
     uint64_t job_id = msg.request_id();
     if (jobs_.contains(job_id))
-        return err("job id %llu is already in flight", static_cast<unsigned long long>(job_id));
+        return err(ErrorKind::protocol, "job id %llu is already in flight",
+                   static_cast<unsigned long long>(job_id));
     auto it = services_.find(job->service_id);
     const ServiceContext* service = it == services_.end() ? nullptr : it->second.get();
     uint64_t epoch = netproc_epoch_;
@@ -438,16 +443,16 @@ void Helper::reply(uint64_t epoch, uint64_t job_id, HandshakeResult&& result) {
     maybe_drained();
 }
 
-void Helper::drop_netproc(const std::string& why) {
+void Helper::drop_netproc(const Error& why) {
     if (!netproc_) return;
     if (!netproc_failure_logged_) {
         // netproc closing with nothing in flight is a shutdown or a netproc
         // restart the supervisor reports; only lost handshakes are news.
-        if (why == ipc::kPeerClosed && jobs_.in_flight() == 0)
+        if (why.kind == ErrorKind::peer_closed && jobs_.in_flight() == 0)
             LOG_INFO("event=netproc_channel_closed aborted_jobs=0");
         else
-            LOG_WARN("event=netproc_channel_failed reason=\"%s\" aborted_jobs=%zu", why.c_str(),
-                     jobs_.in_flight());
+            LOG_WARN("event=netproc_channel_failed reason=\"%s\" aborted_jobs=%zu",
+                     why.message.c_str(), jobs_.in_flight());
     }
     netproc_failure_logged_ = true;
     jobs_.abort_all();
@@ -458,7 +463,7 @@ void Helper::drop_netproc(const std::string& why) {
 }
 
 void Helper::on_control_failed(const Error& e) {
-    if (e.message == ipc::kPeerClosed) {
+    if (e.kind == ErrorKind::peer_closed) {
         LOG_INFO("event=exit reason=\"supervisor closed the control channel\"");
         finish(0);
     } else {

@@ -114,7 +114,7 @@ private:
     Status on_handshake(ipc::Message& msg);
 
     void on_control_failed(const Error& e);
-    void drop_netproc(const std::string& why);
+    void drop_netproc(const Error& why);
     void reply(uint64_t epoch, uint64_t job_id, HandshakeResult&& result);
     void maybe_drained();
     void drain_deadline();

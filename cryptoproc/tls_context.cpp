@@ -57,17 +57,21 @@ ipc::Sha256 session_context(const ServiceSpec& spec, const std::string& group_la
 Status configure_common(SSL_CTX* ctx) {
     if (SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION) != 1 ||
         SSL_CTX_set_max_proto_version(ctx, TLS1_3_VERSION) != 1)
-        return err("SSL_CTX_set_min/max_proto_version: %s", openssl_errors().c_str());
+        return err(ErrorKind::internal, "SSL_CTX_set_min/max_proto_version: %s",
+                   openssl_errors().c_str());
     const CipherStrings& all = cipher_strings(ipc::kAeadAll);
     if (SSL_CTX_set_ciphersuites(ctx, all.tls13.c_str()) != 1)
-        return err("SSL_CTX_set_ciphersuites(%s): %s", all.tls13.c_str(), openssl_errors().c_str());
+        return err(ErrorKind::internal, "SSL_CTX_set_ciphersuites(%s): %s", all.tls13.c_str(),
+                   openssl_errors().c_str());
     if (SSL_CTX_set_cipher_list(ctx, all.tls12.c_str()) != 1)
-        return err("SSL_CTX_set_cipher_list(%s): %s", all.tls12.c_str(), openssl_errors().c_str());
+        return err(ErrorKind::internal, "SSL_CTX_set_cipher_list(%s): %s", all.tls12.c_str(),
+                   openssl_errors().c_str());
     if (SSL_CTX_set1_groups_list(ctx, kGroups) != 1)
-        return err("SSL_CTX_set1_groups_list(%s): %s", kGroups, openssl_errors().c_str());
+        return err(ErrorKind::internal, "SSL_CTX_set1_groups_list(%s): %s", kGroups,
+                   openssl_errors().c_str());
     SSL_CTX_set_options(ctx, SSL_OP_NO_RENEGOTIATION | SSL_OP_NO_COMPRESSION);
     if (SSL_CTX_set_max_early_data(ctx, 0) != 1 || SSL_CTX_set_recv_max_early_data(ctx, 0) != 1)
-        return err("SSL_CTX_set_max_early_data: %s", openssl_errors().c_str());
+        return err(ErrorKind::internal, "SSL_CTX_set_max_early_data: %s", openssl_errors().c_str());
     // Without read-ahead OpenSSL takes exactly one record at a time from
     // the read BIO; what follows the handshake stays there (the leftover).
     SSL_CTX_set_read_ahead(ctx, 0);
@@ -206,19 +210,21 @@ Status configure_server(ServiceContext& svc, const ServiceSpec& spec) {
         svc.contexts.push_back(session_context(spec, g.label));
     const ipc::Sha256& sid = svc.contexts.front();
     if (SSL_CTX_set_session_id_context(ctx, sid.data(), sid.size()) != 1)
-        return err("SSL_CTX_set_session_id_context: %s", openssl_errors().c_str());
+        return err(ErrorKind::internal, "SSL_CTX_set_session_id_context: %s",
+                   openssl_errors().c_str());
     SSL_CTX_set_client_hello_cb(ctx, &on_client_hello, nullptr);
     SSL_CTX_set_tlsext_servername_callback(ctx, &on_servername);
 
     if (!svc.alpn_wire.empty()) SSL_CTX_set_alpn_select_cb(ctx, &on_alpn_select, nullptr);
     if (svc.certificates.has_staples() &&
         SSL_CTX_set_tlsext_status_cb(ctx, &on_status_request) != 1)
-        return err("SSL_CTX_set_tlsext_status_cb: %s", openssl_errors().c_str());
+        return err(ErrorKind::internal, "SSL_CTX_set_tlsext_status_cb: %s",
+                   openssl_errors().c_str());
 
     // Client certificates.
     if (spec.tls.verify_client != ipc::VerifyPeer::none) {
         if (spec.client_ca_der.empty())
-            return err("verify_client is set but no client CA was sent");
+            return err(ErrorKind::protocol, "verify_client is set but no client CA was sent");
         size_t count = 0;
         auto store = build_trust_store(spec.client_ca_der, spec.crl_der, &count);
         if (!store) return context("client CA", store.error());
@@ -242,7 +248,7 @@ Status configure_server(ServiceContext& svc, const ServiceSpec& spec) {
     SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_OFF);
     SSL_CTX_set_options(ctx, SSL_OP_NO_TICKET);
     if (SSL_CTX_set_num_tickets(ctx, 0) != 1)
-        return err("SSL_CTX_set_num_tickets: %s", openssl_errors().c_str());
+        return err(ErrorKind::internal, "SSL_CTX_set_num_tickets: %s", openssl_errors().c_str());
     if (spec.tls.session_tickets) {
         SSL_CTX_set_timeout(ctx, spec.tls.session_lifetime_s > 0 ? spec.tls.session_lifetime_s : 1);
         if (auto s = install_ticket_callbacks(ctx); !s) return s;
@@ -255,7 +261,8 @@ Status configure_client(ServiceContext& svc, const ServiceSpec& spec) {
     // Outgoing sessions are not resumed: no tickets asked for, no cache.
     SSL_CTX_set_options(ctx, SSL_OP_NO_TICKET);
     SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_OFF);
-    if (spec.certificates.size() > 1) return err("a client presents at most one certificate");
+    if (spec.certificates.size() > 1)
+        return err(ErrorKind::protocol, "a client presents at most one certificate");
     if (!spec.certificates.empty()) {
         auto certs = CertificateSet::build(spec.certificates);
         if (!certs) return context("client certificate", certs.error());
@@ -263,8 +270,10 @@ Status configure_client(ServiceContext& svc, const ServiceSpec& spec) {
         if (auto s = svc.certificates.install_default(ctx); !s)
             return context("client certificate", s.error());
     }
-    if (spec.server_ca_der.empty()) return err("no CA to verify the server with");
-    if (spec.tls.verify_name.empty()) return err("no name to verify the server certificate with");
+    if (spec.server_ca_der.empty())
+        return err(ErrorKind::protocol, "no CA to verify the server with");
+    if (spec.tls.verify_name.empty())
+        return err(ErrorKind::protocol, "no name to verify the server certificate with");
     size_t count = 0;
     auto store = build_trust_store(spec.server_ca_der, {}, &count);
     if (!store) return context("server CA", store.error());
@@ -275,14 +284,14 @@ Status configure_client(ServiceContext& svc, const ServiceSpec& spec) {
                  ? X509_VERIFY_PARAM_set1_ip_asc(param, spec.tls.verify_name.c_str())
                  : X509_VERIFY_PARAM_set1_host(param, spec.tls.verify_name.c_str(), 0);
     if (ok != 1)
-        return err("verification name \"%s\": %s", spec.tls.verify_name.c_str(),
+        return err(ErrorKind::config, "verification name \"%s\": %s", spec.tls.verify_name.c_str(),
                    openssl_errors().c_str());
     SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, &verify_callback);
     SSL_CTX_set_verify_depth(ctx, 10);
     if (!svc.alpn_wire.empty() &&
         SSL_CTX_set_alpn_protos(ctx, svc.alpn_wire.data(),
                                 static_cast<unsigned int>(svc.alpn_wire.size())) != 0)
-        return err("SSL_CTX_set_alpn_protos: %s", openssl_errors().c_str());
+        return err(ErrorKind::internal, "SSL_CTX_set_alpn_protos: %s", openssl_errors().c_str());
     return {};
 }
 
@@ -291,7 +300,7 @@ Status configure_client(ServiceContext& svc, const ServiceSpec& spec) {
 Status attach_notes(SSL* ssl, SslNotes* notes) {
     int idx = notes_index();
     if (idx < 0 || SSL_set_ex_data(ssl, idx, notes) != 1)
-        return err("SSL_set_ex_data(notes): %s", openssl_errors().c_str());
+        return err(ErrorKind::internal, "SSL_set_ex_data(notes): %s", openssl_errors().c_str());
     return {};
 }
 
@@ -321,7 +330,7 @@ Status ServiceContext::set_ticket_keys(const ipc::CpTicketKeys& keys) {
     // New SSLs issue tickets from now on (each SSL copies these at SSL_new).
     SSL_CTX_clear_options(ctx.get(), SSL_OP_NO_TICKET);
     if (SSL_CTX_set_num_tickets(ctx.get(), kTls13Tickets) != 1)
-        return err("SSL_CTX_set_num_tickets: %s", openssl_errors().c_str());
+        return err(ErrorKind::internal, "SSL_CTX_set_num_tickets: %s", openssl_errors().c_str());
     return {};
 }
 
@@ -337,11 +346,13 @@ Result<std::unique_ptr<ServiceContext>> build_service_context(const ServiceSpec&
         return context(strfmt("service %s (id %u)", spec.name.c_str(), spec.id), e);
     };
     bool server = spec.role == ipc::TlsRole::server;
-    if (server && spec.certificates.empty()) return where(err("no certificate"));
+    if (server && spec.certificates.empty())
+        return where(err(ErrorKind::protocol, "no certificate"));
     ERR_clear_error();
     SslCtxPtr ctx(
         SSL_CTX_new_ex(nullptr, nullptr, server ? TLS_server_method() : TLS_client_method()));
-    if (!ctx) return where(err("SSL_CTX_new_ex: %s", openssl_errors().c_str()));
+    if (!ctx)
+        return where(err(ErrorKind::internal, "SSL_CTX_new_ex: %s", openssl_errors().c_str()));
     SSL_CTX_set_app_data(ctx.get(), svc.get());
     svc->ctx = std::move(ctx);
     if (auto s = configure_common(svc->ctx.get()); !s) return where(s.error());
@@ -356,7 +367,8 @@ Status prepare_ssl(SSL* ssl, const ServiceContext& service, const std::string& j
     const std::string& name = job_server_name.empty() ? service.tls.server_name : job_server_name;
     if (name.empty() || is_ip_literal(name)) return {};
     if (SSL_set_tlsext_host_name(ssl, name.c_str()) != 1)
-        return err("SSL_set_tlsext_host_name(%s): %s", name.c_str(), openssl_errors().c_str());
+        return err(ErrorKind::internal, "SSL_set_tlsext_host_name(%s): %s", name.c_str(),
+                   openssl_errors().c_str());
     return {};
 }
 
@@ -378,16 +390,20 @@ const CipherStrings& cipher_strings(uint8_t aead_mask) {
 
 Status restrict_ciphers(SSL* ssl, uint8_t aead_mask) {
     const CipherStrings& s = cipher_strings(aead_mask);
-    if (s.tls13.empty() && s.tls12.empty()) return err("AEAD mask 0x%02x has no suite", aead_mask);
+    if (s.tls13.empty() && s.tls12.empty())
+        return err(ErrorKind::protocol, "AEAD mask 0x%02x has no suite", aead_mask);
     if (SSL_set_ciphersuites(ssl, s.tls13.c_str()) != 1)
-        return err("SSL_set_ciphersuites(%s): %s", s.tls13.c_str(), openssl_errors().c_str());
+        return err(ErrorKind::internal, "SSL_set_ciphersuites(%s): %s", s.tls13.c_str(),
+                   openssl_errors().c_str());
     if (s.tls13.empty() && SSL_set_max_proto_version(ssl, TLS1_2_VERSION) != 1)
-        return err("SSL_set_max_proto_version: %s", openssl_errors().c_str());
+        return err(ErrorKind::internal, "SSL_set_max_proto_version: %s", openssl_errors().c_str());
     if (s.tls12.empty()) {
         if (SSL_set_min_proto_version(ssl, TLS1_3_VERSION) != 1)
-            return err("SSL_set_min_proto_version: %s", openssl_errors().c_str());
+            return err(ErrorKind::internal, "SSL_set_min_proto_version: %s",
+                       openssl_errors().c_str());
     } else if (SSL_set_cipher_list(ssl, s.tls12.c_str()) != 1) {
-        return err("SSL_set_cipher_list(%s): %s", s.tls12.c_str(), openssl_errors().c_str());
+        return err(ErrorKind::internal, "SSL_set_cipher_list(%s): %s", s.tls12.c_str(),
+                   openssl_errors().c_str());
     }
     return {};
 }

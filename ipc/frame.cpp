@@ -6,7 +6,11 @@
 
 namespace tlsward::ipc {
 
-const char* msg_type_name(MsgType t) {
+namespace {
+
+// The name of a known type; nullptr for any other value (which is how
+// msg_type_known tells them apart: on the type, not on a name's text).
+const char* known_type_name(MsgType t) {
     switch (t) {
         case MsgType::ready:
             return "READY";
@@ -53,11 +57,18 @@ const char* msg_type_name(MsgType t) {
         case MsgType::np_helper_failed:
             return "NP_HELPER_FAILED";
     }
-    return "UNKNOWN";
+    return nullptr;
+}
+
+}  // namespace
+
+const char* msg_type_name(MsgType t) {
+    const char* name = known_type_name(t);
+    return name ? name : "UNKNOWN";
 }
 
 bool msg_type_known(uint16_t t) {
-    return std::string_view(msg_type_name(static_cast<MsgType>(t))) != "UNKNOWN";
+    return known_type_name(static_cast<MsgType>(t)) != nullptr;
 }
 
 size_t msg_type_fds(MsgType t) {

@@ -134,17 +134,20 @@ Result<Parsed> split_args(int argc, char** argv, const std::string& command,
         for (const OptionSpec& s : specs)
             if (name == s.name) spec = &s;
         if (spec == nullptr)
-            return err("unknown option %s for 'tlsward %s'", name.c_str(), command.c_str());
+            return err(ErrorKind::config, "unknown option %s for 'tlsward %s'", name.c_str(),
+                       command.c_str());
         if (!spec->takes_value) {
-            if (inline_value) return err("option %s takes no value", name.c_str());
+            if (inline_value)
+                return err(ErrorKind::config, "option %s takes no value", name.c_str());
         } else if (!inline_value) {
             if (i + 1 >= argc || std::string_view(argv[i + 1]).rfind("--", 0) == 0)
-                return err("option %s needs a value", name.c_str());
+                return err(ErrorKind::config, "option %s needs a value", name.c_str());
             value = argv[++i];
         }
-        if (spec->takes_value && value.empty()) return err("option %s needs a value", name.c_str());
+        if (spec->takes_value && value.empty())
+            return err(ErrorKind::config, "option %s needs a value", name.c_str());
         if (!spec->repeatable && !seen.insert(name).second)
-            return err("option %s is given more than once", name.c_str());
+            return err(ErrorKind::config, "option %s is given more than once", name.c_str());
         out.options.push_back({name, value});
     }
     return out;
@@ -152,8 +155,8 @@ Result<Parsed> split_args(int argc, char** argv, const std::string& command,
 
 Status no_positionals(const Parsed& p, const std::string& command) {
     if (!p.positionals.empty())
-        return err("unexpected argument \"%s\" for 'tlsward %s'", p.positionals[0].c_str(),
-                   command.c_str());
+        return err(ErrorKind::config, "unexpected argument \"%s\" for 'tlsward %s'",
+                   p.positionals[0].c_str(), command.c_str());
     return {};
 }
 
@@ -169,8 +172,8 @@ std::string absolute(const std::string& path) {
 Result<uint64_t> parse_count(const std::string& flag, const std::string& text, uint64_t max) {
     if (text.empty() || text.size() > 10 ||
         text.find_first_not_of("0123456789") != std::string::npos || std::stoull(text) > max)
-        return err("option %s must be a whole number from 0 to %llu, got \"%s\"", flag.c_str(),
-                   static_cast<unsigned long long>(max), text.c_str());
+        return err(ErrorKind::config, "option %s must be a whole number from 0 to %llu, got \"%s\"",
+                   flag.c_str(), static_cast<unsigned long long>(max), text.c_str());
     return std::stoull(text);
 }
 
@@ -178,14 +181,14 @@ Result<uint32_t> parse_timeout(const std::string& flag, const std::string& text,
                                uint32_t max, bool allow_zero) {
     auto d = parse_duration_ms(text, true);
     if (!d)
-        return err(
-            "option %s must be a number of seconds or a duration like \"10s\" or "
-            "\"500ms\", got \"%s\"",
-            flag.c_str(), text.c_str());
+        return err(ErrorKind::config,
+                   "option %s must be a number of seconds or a duration like \"10s\" or "
+                   "\"500ms\", got \"%s\"",
+                   flag.c_str(), text.c_str());
     if (allow_zero && d.value() == 0) return uint32_t{0};
     if (d.value() < min || d.value() > max)
-        return err("option %s must be %sbetween %s and %s, got \"%s\"", flag.c_str(),
-                   allow_zero ? "0 (none) or " : "", format_duration_ms(min).c_str(),
+        return err(ErrorKind::config, "option %s must be %sbetween %s and %s, got \"%s\"",
+                   flag.c_str(), allow_zero ? "0 (none) or " : "", format_duration_ms(min).c_str(),
                    format_duration_ms(max).c_str(), text.c_str());
     return static_cast<uint32_t>(d.value());
 }
@@ -194,11 +197,11 @@ Result<uint64_t> parse_size(const std::string& flag, const std::string& text, ui
                             uint64_t max) {
     auto b = parse_size_bytes(text);
     if (!b || (b.value() != 0 && (b.value() < min || b.value() > max)))
-        return err(
-            "option %s must be 0 (none) or a size from %llu to %llu bytes (like 64KiB or "
-            "10MB), got \"%s\"",
-            flag.c_str(), static_cast<unsigned long long>(min),
-            static_cast<unsigned long long>(max), text.c_str());
+        return err(ErrorKind::config,
+                   "option %s must be 0 (none) or a size from %llu to %llu bytes (like 64KiB or "
+                   "10MB), got \"%s\"",
+                   flag.c_str(), static_cast<unsigned long long>(min),
+                   static_cast<unsigned long long>(max), text.c_str());
     return b.value();
 }
 
@@ -207,7 +210,7 @@ Result<uint64_t> parse_size(const std::string& flag, const std::string& text, ui
 Result<std::string> file_flag(const Option& o) {
     if (is_credential_reference(o.value)) {
         auto p = credential_path(o.value);
-        if (!p) return err("option %s: %s", o.name.c_str(), p.message().c_str());
+        if (!p) return err(ErrorKind::config, "option %s: %s", o.name.c_str(), p.message().c_str());
         return p;
     }
     return absolute(o.value);
@@ -221,9 +224,9 @@ Result<bool> apply_tls_flag(const Option& o, ServiceConfig& svc, GlobalConfig& g
     const std::string& v = o.value;
     bool client = svc.mode == ipc::TlsRole::client;
     auto list = [&](std::vector<std::string>& out, Result<std::string> r) -> Result<bool> {
-        if (!r) return err("option %s: %s", o.name.c_str(), r.message().c_str());
+        if (!r) return err(ErrorKind::config, "option %s: %s", o.name.c_str(), r.message().c_str());
         if (out.size() >= ipc::kMaxListEntries)
-            return err("option %s is given more than %zu times", o.name.c_str(),
+            return err(ErrorKind::config, "option %s is given more than %zu times", o.name.c_str(),
                        ipc::kMaxListEntries);
         out.push_back(r.value());
         return true;
@@ -245,7 +248,8 @@ Result<bool> apply_tls_flag(const Option& o, ServiceConfig& svc, GlobalConfig& g
         else if (v == "none")
             t.verify_client = ipc::VerifyPeer::none;
         else
-            return err("option --verify-client must be require, optional or none, got \"%s\"",
+            return err(ErrorKind::config,
+                       "option --verify-client must be require, optional or none, got \"%s\"",
                        v.c_str());
     } else if (o.name == "--allow-cn") {
         return list(t.allow_cn, v);
@@ -263,7 +267,7 @@ Result<bool> apply_tls_flag(const Option& o, ServiceConfig& svc, GlobalConfig& g
         return list(t.crl, f.value());
     } else if (o.name == "--alpn") {
         auto a = parse_alpn_list(v);
-        if (!a) return err("option --alpn: %s", a.message().c_str());
+        if (!a) return err(ErrorKind::config, "option --alpn: %s", a.message().c_str());
         t.alpn = a.value();
     } else if (o.name == "--proxy-protocol") {
         if (v == "v1")
@@ -273,7 +277,8 @@ Result<bool> apply_tls_flag(const Option& o, ServiceConfig& svc, GlobalConfig& g
         else if (v == "none")
             t.proxy_protocol = ipc::ProxyVersion::none;
         else
-            return err("option --proxy-protocol must be v1, v2 or none, got \"%s\"", v.c_str());
+            return err(ErrorKind::config,
+                       "option --proxy-protocol must be v1, v2 or none, got \"%s\"", v.c_str());
     } else if (o.name == "--accept-proxy") {
         t.accept_proxy = true;
     } else if (o.name == "--unknown-sni") {
@@ -282,7 +287,8 @@ Result<bool> apply_tls_flag(const Option& o, ServiceConfig& svc, GlobalConfig& g
         else if (v == "refuse")
             t.unknown_sni = ipc::UnknownSni::refuse;
         else
-            return err("option --unknown-sni must be default or refuse, got \"%s\"", v.c_str());
+            return err(ErrorKind::config,
+                       "option --unknown-sni must be default or refuse, got \"%s\"", v.c_str());
     } else if (o.name == "--ticket-key-file") {
         auto f = file_flag(o);
         if (!f) return f.error();
@@ -291,14 +297,14 @@ Result<bool> apply_tls_flag(const Option& o, ServiceConfig& svc, GlobalConfig& g
         t.session_tickets = false;
     } else if (o.name == "--server-name" || o.name == "--verify-name") {
         if (auto st = check_host_or_ip(v); !st)
-            return err("option %s: %s", o.name.c_str(), st.message().c_str());
+            return err(ErrorKind::config, "option %s: %s", o.name.c_str(), st.message().c_str());
         (o.name == "--server-name" ? t.server_name : t.verify_name) = v;
     } else if (o.name == "--client-cert" || o.name == "--client-key") {
         if (!client)
-            return err(
-                "option %s is for 'tlsward client'; a server's own certificate is "
-                "--cert/--key (and --client-ca verifies clients)",
-                o.name.c_str());
+            return err(ErrorKind::config,
+                       "option %s is for 'tlsward client'; a server's own certificate is "
+                       "--cert/--key (and --client-ca verifies clients)",
+                       o.name.c_str());
         auto f = file_flag(o);
         if (!f) return f.error();
         (o.name == "--client-cert" ? certs : keys).push_back(f.value());
@@ -325,13 +331,14 @@ Status build_tunnel(const Parsed& p, const std::string& command, Command& cmd) {
         if (tls.value()) continue;
         if (o.name == "--listen") {
             auto a = resolve_listen(v);
-            if (!a) return err("option --listen: %s", a.message().c_str());
+            if (!a) return err(ErrorKind::config, "option --listen: %s", a.message().c_str());
             if (a->port() != 0 && !listen_seen.insert(a->to_string()).second)
-                return err("option --listen: address %s is given twice", a->to_string().c_str());
+                return err(ErrorKind::config, "option --listen: address %s is given twice",
+                           a->to_string().c_str());
             svc.listen.push_back(v);
         } else if (o.name == "--target") {
             if (auto s = check_target_syntax(v); !s)
-                return err("option --target: %s", s.message().c_str());
+                return err(ErrorKind::config, "option --target: %s", s.message().c_str());
             svc.target = v;
         } else if (o.name == "--cert") {
             auto f = file_flag(o);
@@ -388,10 +395,10 @@ Status build_tunnel(const Parsed& p, const std::string& command, Command& cmd) {
             } else {
                 auto r = parse_size(o.name, v, kMinRecordSize, 16384);
                 if (!r)
-                    return err(
-                        "option --record-size must be \"dynamic\" or %u to 16384, got "
-                        "\"%s\"",
-                        kMinRecordSize, v.c_str());
+                    return err(ErrorKind::config,
+                               "option --record-size must be \"dynamic\" or %u to 16384, got "
+                               "\"%s\"",
+                               kMinRecordSize, v.c_str());
                 svc.link.record_size = static_cast<uint32_t>(r.value());
             }
         } else if (o.name == "--drain-time") {
@@ -400,33 +407,37 @@ Status build_tunnel(const Parsed& p, const std::string& command, Command& cmd) {
             config.global.drain_ms = t.value();
         } else if (o.name == "--name") {
             if (!valid_service_name(v))
-                return err(
-                    "option --name must be 1 to 64 characters from a-z, A-Z, 0-9, '_', "
-                    "'.' and '-', got \"%s\"",
-                    v.c_str());
+                return err(ErrorKind::config,
+                           "option --name must be 1 to 64 characters from a-z, A-Z, 0-9, '_', "
+                           "'.' and '-', got \"%s\"",
+                           v.c_str());
             svc.name = v;
         } else if (o.name == "--log-level") {
             if (!parse_log_level(v, config.global.log_level))
-                return err("option --log-level must be debug, info, warn or error, got \"%s\"",
+                return err(ErrorKind::config,
+                           "option --log-level must be debug, info, warn or error, got \"%s\"",
                            v.c_str());
         } else if (o.name == "--control") {
             cmd.control_path = v;
         } else if (o.name == "--metrics") {
             if (auto a = parse_metrics_listen(v); !a)
-                return err("option --metrics: %s", a.message().c_str());
+                return err(ErrorKind::config, "option --metrics: %s", a.message().c_str());
             config.metrics.listen = v;
         }
     }
-    if (svc.listen.empty()) return err("'tlsward %s' needs --listen ADDR:PORT", command.c_str());
-    if (svc.target.empty()) return err("'tlsward %s' needs --target HOST:PORT", command.c_str());
+    if (svc.listen.empty())
+        return err(ErrorKind::config, "'tlsward %s' needs --listen ADDR:PORT", command.c_str());
+    if (svc.target.empty())
+        return err(ErrorKind::config, "'tlsward %s' needs --target HOST:PORT", command.c_str());
     if (certs.size() != keys.size())
-        return err("options --cert and --key come in pairs (got %zu --cert and %zu --key)",
+        return err(ErrorKind::config,
+                   "options --cert and --key come in pairs (got %zu --cert and %zu --key)",
                    certs.size(), keys.size());
     for (size_t i = 0; i < certs.size(); ++i) svc.certificates.push_back({certs[i], keys[i]});
     if (svc.mode == ipc::TlsRole::server && svc.certificates.empty())
-        return err("'tlsward server' needs --cert FILE and --key FILE");
+        return err(ErrorKind::config, "'tlsward server' needs --cert FILE and --key FILE");
     if (svc.mode == ipc::TlsRole::client && svc.certificates.size() > 1)
-        return err("'tlsward client' takes at most one --cert/--key pair");
+        return err(ErrorKind::config, "'tlsward client' takes at most one --cert/--key pair");
     if (!svc.tls.client_ca.empty() && !svc.tls.verify_client_set)
         svc.tls.verify_client = ipc::VerifyPeer::require;
     if (auto s = check_tls_options(svc, true); !s) return s.error();
@@ -438,22 +449,24 @@ Status build_tunnel(const Parsed& p, const std::string& command, Command& cmd) {
 
 Result<Command> parse_command_line(int argc, char** argv) {
     Command cmd;
-    if (argc < 2 || argv == nullptr) return err("no command given");
+    if (argc < 2 || argv == nullptr) return err(ErrorKind::config, "no command given");
     const std::string command = argv[1];
     if (command == "help" || command == "--help" || command == "-h") {
         cmd.kind = CommandKind::help;
         return cmd;
     }
     if (command == "version" || command == "--version") {
-        if (argc > 2) return err("unexpected argument \"%s\" for 'tlsward version'", argv[2]);
+        if (argc > 2)
+            return err(ErrorKind::config, "unexpected argument \"%s\" for 'tlsward version'",
+                       argv[2]);
         cmd.kind = CommandKind::version;
         return cmd;
     }
     if (!command.empty() && command[0] == '-')
-        return err(
-            "unknown option %s (options come after the command, as in 'tlsward run "
-            "--config FILE')",
-            command.c_str());
+        return err(ErrorKind::config,
+                   "unknown option %s (options come after the command, as in 'tlsward run "
+                   "--config FILE')",
+                   command.c_str());
 
     std::span<const OptionSpec> specs;
     if (command == "run") {
@@ -477,7 +490,7 @@ Result<Command> parse_command_line(int argc, char** argv) {
     } else if (command == "selftest") {
         cmd.kind = CommandKind::selftest;
     } else {
-        return err("unknown command \"%s\"", command.c_str());
+        return err(ErrorKind::config, "unknown command \"%s\"", command.c_str());
     }
 
     auto parsed = split_args(argc, argv, command, specs);
@@ -513,12 +526,13 @@ Result<Command> parse_command_line(int argc, char** argv) {
             break;
         case CommandKind::selftest:
             if (p.positionals.empty())
-                return err("'tlsward selftest' needs what to test (sandbox)");
+                return err(ErrorKind::config, "'tlsward selftest' needs what to test (sandbox)");
             if (p.positionals.size() > 1)
-                return err("unexpected argument \"%s\" for 'tlsward selftest'",
+                return err(ErrorKind::config, "unexpected argument \"%s\" for 'tlsward selftest'",
                            p.positionals[1].c_str());
             if (p.positionals[0] != "sandbox")
-                return err("unknown selftest \"%s\" (known: sandbox)", p.positionals[0].c_str());
+                return err(ErrorKind::config, "unknown selftest \"%s\" (known: sandbox)",
+                           p.positionals[0].c_str());
             cmd.selftest_what = p.positionals[0];
             break;
         default:

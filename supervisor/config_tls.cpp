@@ -34,21 +34,23 @@ bool valid_label_char(char c) {
 // Lower-cased host name, or an error naming what is wrong.
 Result<std::string> host_name(std::string_view text) {
     if (!text.empty() && text.back() == '.') text.remove_suffix(1);
-    if (text.empty()) return err("an empty name");
-    if (text.size() > 253) return err("a name longer than 253 characters");
+    if (text.empty()) return err(ErrorKind::config, "an empty name");
+    if (text.size() > 253) return err(ErrorKind::config, "a name longer than 253 characters");
     std::string out;
     size_t label = 0;
     for (char c : text) {
         if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
         if (c == '.') {
             if (label == 0)
-                return err("\"%.*s\" has an empty label", int(text.size()), text.data());
+                return err(ErrorKind::config, "\"%.*s\" has an empty label", int(text.size()),
+                           text.data());
             label = 0;
         } else if (!valid_label_char(c)) {
-            return err("\"%.*s\" is not a host name", int(text.size()), text.data());
-        } else if (++label > 63) {
-            return err("\"%.*s\" has a label longer than 63 characters", int(text.size()),
+            return err(ErrorKind::config, "\"%.*s\" is not a host name", int(text.size()),
                        text.data());
+        } else if (++label > 63) {
+            return err(ErrorKind::config, "\"%.*s\" has a label longer than 63 characters",
+                       int(text.size()), text.data());
         }
         out += c;
     }
@@ -91,11 +93,11 @@ Result<std::string> parse_spki_pin(std::string_view text) {
         int n = EVP_DecodeBlock(out, reinterpret_cast<const unsigned char*>(b64.data()), 44);
         if (n == 33) return to_hex(out, 32);
     }
-    return err(
-        "\"%.*s\" is not a SHA-256 pin (64 hex digits, or base64 like \"sha256//...=\"; "
-        "compute it with: openssl x509 -in CERT -pubkey -noout | openssl pkey -pubin "
-        "-outform der | openssl dgst -sha256)",
-        int(text.size()), text.data());
+    return err(ErrorKind::config,
+               "\"%.*s\" is not a SHA-256 pin (64 hex digits, or base64 like \"sha256//...=\"; "
+               "compute it with: openssl x509 -in CERT -pubkey -noout | openssl pkey -pubin "
+               "-outform der | openssl dgst -sha256)",
+               int(text.size()), text.data());
 }
 
 Result<std::string> parse_dns_pattern(std::string_view text) {
@@ -107,12 +109,13 @@ Result<std::string> parse_dns_pattern(std::string_view text) {
 
 Status check_alpn_protocol(std::string_view text) {
     if (text.empty() || text.size() > 255)
-        return err("an ALPN protocol has 1 to 255 characters, got \"%.*s\"", int(text.size()),
-                   text.data());
+        return err(ErrorKind::config, "an ALPN protocol has 1 to 255 characters, got \"%.*s\"",
+                   int(text.size()), text.data());
     for (char c : text)
         if (static_cast<unsigned char>(c) <= 0x20 || static_cast<unsigned char>(c) >= 0x7f ||
             c == ',')
-            return err("ALPN protocol \"%.*s\" has a character other than printable ASCII",
+            return err(ErrorKind::config,
+                       "ALPN protocol \"%.*s\" has a character other than printable ASCII",
                        int(text.size()), text.data());
     return {};
 }
@@ -128,7 +131,7 @@ Result<std::vector<std::string>> parse_alpn_list(std::string_view text) {
         text.remove_prefix(comma + 1);
     }
     if (out.size() > ipc::kMaxAlpnEntries)
-        return err("at most %zu ALPN protocols", ipc::kMaxAlpnEntries);
+        return err(ErrorKind::config, "at most %zu ALPN protocols", ipc::kMaxAlpnEntries);
     return out;
 }
 
@@ -151,7 +154,8 @@ Result<ClientNames> client_names(const ServiceConfig& s) {
     if (n.server_name.empty() && !host.empty() && !is_ip_literal(host)) n.server_name = host;
     if (n.verify_name.empty()) n.verify_name = !n.server_name.empty() ? n.server_name : host;
     if (n.verify_name.empty())
-        return err("a unix: target has no host name to verify: set server_name or verify_name");
+        return err(ErrorKind::config,
+                   "a unix: target has no host name to verify: set server_name or verify_name");
     for (std::string* name : {&n.server_name, &n.verify_name}) {
         if (name->empty() || is_ip_literal(*name)) continue;
         auto h = host_name(*name);

@@ -27,7 +27,7 @@ Result<uint64_t> parse_duration_ms(std::string_view text, bool allow_bare_second
         if (n < kSaturated) n += static_cast<uint64_t>(text[i] - '0');
         ++i;
     }
-    if (i == 0) return err("not a duration");
+    if (i == 0) return err(ErrorKind::config, "not a duration");
     std::string_view unit = text.substr(i);
     uint64_t scale = 0;
     if (unit == "ms")
@@ -39,7 +39,7 @@ Result<uint64_t> parse_duration_ms(std::string_view text, bool allow_bare_second
     else if (unit == "h")
         scale = 3600 * 1000;
     else
-        return err("not a duration");
+        return err(ErrorKind::config, "not a duration");
     return mul_sat(n, scale);
 }
 
@@ -75,21 +75,23 @@ Status check_target_syntax(const std::string& target) {
     for (char c : target) {
         auto u = static_cast<unsigned char>(c);
         if (u < 0x20 || u == 0x7f || c == ' ')
-            return err("target \"%s\" contains a space or control character", target.c_str());
+            return err(ErrorKind::config, "target \"%s\" contains a space or control character",
+                       target.c_str());
     }
     if (target.rfind("unix:", 0) == 0) {
         if (target.size() < 6 || target[5] != '/')
-            return err(
-                "target \"%s\": the unix socket path must be absolute, like "
-                "\"unix:/run/app.sock\"",
-                target.c_str());
+            return err(ErrorKind::config,
+                       "target \"%s\": the unix socket path must be absolute, like "
+                       "\"unix:/run/app.sock\"",
+                       target.c_str());
         auto a = parse_numeric_address(target);
         if (!a) return a.error();
         return {};
     }
     auto hp = split_host_port(target);
     if (!hp) return hp.error();
-    if (hp->second == 0) return err("target \"%s\": port 0 is not allowed", target.c_str());
+    if (hp->second == 0)
+        return err(ErrorKind::config, "target \"%s\": port 0 is not allowed", target.c_str());
     return {};
 }
 
@@ -97,11 +99,11 @@ Result<uint64_t> parse_size_bytes(std::string_view text) {
     size_t i = 0;
     uint64_t n = 0;
     while (i < text.size() && text[i] >= '0' && text[i] <= '9') {
-        if (n > (uint64_t{1} << 50)) return err("too large");
+        if (n > (uint64_t{1} << 50)) return err(ErrorKind::config, "too large");
         n = n * 10 + static_cast<uint64_t>(text[i] - '0');
         ++i;
     }
-    if (i == 0) return err("not a size");
+    if (i == 0) return err(ErrorKind::config, "not a size");
     std::string_view unit = text.substr(i);
     uint64_t scale = 0;
     if (unit.empty() || unit == "B")
@@ -119,7 +121,7 @@ Result<uint64_t> parse_size_bytes(std::string_view text) {
     else if (unit == "GB")
         scale = 1000 * 1000 * 1000;
     else
-        return err("not a size");
+        return err(ErrorKind::config, "not a size");
     return mul_sat(n, scale);
 }
 

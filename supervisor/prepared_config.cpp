@@ -38,7 +38,8 @@ Status prepare_tls(PreparedService& ps, const GlobalConfig& global, const std::s
         auto ca = load_ca_certificates(path);
         if (!ca) {
             if (tls.ca.empty())
-                return err("%s: no ca is set and the system CA store cannot be used: %s",
+                return err(ErrorKind::config,
+                           "%s: no ca is set and the system CA store cannot be used: %s",
                            where.c_str(), ca.message().c_str());
             return context(where + ": ca", ca.error());
         }
@@ -52,8 +53,8 @@ Status prepare_tls(PreparedService& ps, const GlobalConfig& global, const std::s
     probe.name = ps.config.name;
     probe.tls = service_tls(ps, global);
     if (ipc::encode_body(probe).size() > ipc::kMaxBody)
-        return err("%s: the allow-lists are too long (they must fit %zu bytes)", where.c_str(),
-                   ipc::kMaxBody);
+        return err(ErrorKind::config, "%s: the allow-lists are too long (they must fit %zu bytes)",
+                   where.c_str(), ipc::kMaxBody);
     return {};
 }
 
