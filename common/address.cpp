@@ -35,7 +35,7 @@ std::string SocketAddress::to_string() const {
 }
 
 void SocketAddress::encode(ByteWriter& w) const {
-    w.u16(static_cast<uint16_t>(length));
+    w.u16(length);
     w.bytes(std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(&storage), length));
 }
 

@@ -76,7 +76,9 @@ bool misbehave(ipc::UvChannel& netproc, uint64_t job_id, const ipc::HandshakeDon
         leak_on_purpose();
         return false;  // and answer normally
     }
-    std::vector<uint8_t> body = ipc::encode_body(done);
+    auto encoded = ipc::encode_body(done);
+    if (!encoded) return false;  // answered normally, which reports it
+    std::vector<uint8_t>& body = encoded.value();
     auto len = static_cast<uint32_t>(body.size());
     LOG_WARN("event=fault_injection job=%llu mode=%.*s", static_cast<unsigned long long>(job_id),
              static_cast<int>(mode.size()), mode.data());
@@ -88,16 +90,16 @@ bool misbehave(ipc::UvChannel& netproc, uint64_t job_id, const ipc::HandshakeDon
         auto other = ipc::decode_body<ipc::HandshakeDone>(body);
         if (!other) return false;
         other->conn_id = job_id + (1ULL << 40);
-        std::vector<uint8_t> wrong = ipc::encode_body(other.value());
+        auto wrong = ipc::encode_body(other.value());
         netproc.send(ipc::MsgType::hs_done, other->conn_id, wrong);
-        OPENSSL_cleanse(wrong.data(), wrong.size());
+        if (wrong) OPENSSL_cleanse(wrong->data(), wrong->size());
     } else if (mode == "length") {
         send_raw(netproc.fd(),
                  frame(ipc::MsgType::hs_done, job_id, std::span(body).first(20), 60000), 0);
     } else if (mode == "fds") {
         send_raw(netproc.fd(), frame(ipc::MsgType::hs_done, job_id, body, len), 3);
     } else if (mode == "type") {
-        netproc.send(ipc::MsgType::np_status, job_id, body);
+        netproc.send(ipc::MsgType::np_status, job_id, std::span<const uint8_t>(body));
     } else {
         return false;
     }

@@ -57,12 +57,13 @@ Status check_channel_fd(int fd) {
 }
 
 // Encodes a body that may hold secrets and wipes the encoding once sent
-// (UvChannel wipes its own queued copy).
+// (UvChannel wipes its own queued copy). False when the body could not be
+// encoded (UvChannel logs it; the channel stays up) or the channel failed.
 template <class T>
 bool send_body(ipc::UvChannel& ch, uint64_t request_id, const T& body) {
-    std::vector<uint8_t> bytes = ipc::encode_body(body);
+    auto bytes = ipc::encode_body(body);
     bool ok = ch.send(T::kType, request_id, bytes);
-    OPENSSL_cleanse(bytes.data(), bytes.size());
+    if (bytes) OPENSSL_cleanse(bytes->data(), bytes->size());
     return ok;
 }
 
@@ -438,7 +439,17 @@ void Helper::reply(uint64_t epoch, uint64_t job_id, HandshakeResult&& result) {
             return;
         }
 #endif
-        std::visit([&](const auto& body) { send_body(*netproc_, job_id, body); }, result);
+        // The detail is informational and may hold OpenSSL's whole error
+        // queue: cut here to what the field carries (ipc::kMaxString).
+        if (auto* f = std::get_if<ipc::HandshakeFailed>(&result))
+            f->detail = ipc::bounded_text(std::move(f->detail));
+        bool sent = std::visit([&](const auto& body) { return send_body(*netproc_, job_id, body); },
+                               result);
+        // An answer that did not fit its message still answers the job.
+        if (!sent && !netproc_->failed())
+            send_body(*netproc_, job_id,
+                      ipc::HandshakeFailed{ipc::FailReason::internal, 0,
+                                           "the helper's answer did not fit its message"});
     }
     maybe_drained();
 }

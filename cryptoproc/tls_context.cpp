@@ -41,8 +41,10 @@ ipc::Sha256 sha256(std::span<const uint8_t> data) {
 
 // The session id context of one certificate group: the service, the names
 // the group serves and how clients are verified. A session (ticket or
-// cache entry) made under one context never resumes under another.
-ipc::Sha256 session_context(const ServiceSpec& spec, const std::string& group_label) {
+// cache entry) made under one context never resumes under another. Fails
+// rather than hash a cut input (names too long for their u16 prefixes),
+// which could give two groups one context.
+Result<ipc::Sha256> session_context(const ServiceSpec& spec, const std::string& group_label) {
     std::vector<uint8_t> in;
     ByteWriter w(in);
     w.bytes(std::string_view("tlsward session context v1"));
@@ -51,6 +53,10 @@ ipc::Sha256 session_context(const ServiceSpec& spec, const std::string& group_la
     w.u16_string(group_label);
     w.u8(static_cast<uint8_t>(spec.tls.verify_client));
     w.bytes(sha256(spec.client_ca_der));
+    if (!w.ok())
+        return err(ErrorKind::config,
+                   "the server names of a certificate group are too long (%zu bytes)",
+                   group_label.size());
     return sha256(in);
 }
 
@@ -206,8 +212,11 @@ Status configure_server(ServiceContext& svc, const ServiceSpec& spec) {
     if (!certs) return certs.error();
     svc.certificates = std::move(*certs);
     if (auto s = svc.certificates.install_default(ctx); !s) return s;
-    for (const CertificateGroup& g : svc.certificates.groups())
-        svc.contexts.push_back(session_context(spec, g.label));
+    for (const CertificateGroup& g : svc.certificates.groups()) {
+        auto sid = session_context(spec, g.label);
+        if (!sid) return sid.error();
+        svc.contexts.push_back(*sid);
+    }
     const ipc::Sha256& sid = svc.contexts.front();
     if (SSL_CTX_set_session_id_context(ctx, sid.data(), sid.size()) != 1)
         return err(ErrorKind::internal, "SSL_CTX_set_session_id_context: %s",

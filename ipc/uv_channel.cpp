@@ -8,6 +8,8 @@
 #include <cerrno>
 #include <cstring>
 
+#include "common/log.hpp"
+
 namespace tlsward::ipc {
 
 namespace {
@@ -65,6 +67,16 @@ bool UvChannel::send(MsgType type, uint64_t request_id, std::span<const uint8_t>
     queue_.emplace_back(type, request_id, body, std::move(copy));
     update_poll();
     return true;
+}
+
+bool UvChannel::send(MsgType type, uint64_t request_id, const Result<std::vector<uint8_t>>& body,
+                     int fd) {
+    if (!body) {
+        LOG_ERROR("event=ipc_encode_failed peer=%s type=%s reason=\"%s\"", peer_.c_str(),
+                  msg_type_name(type), body.message().c_str());
+        return false;
+    }
+    return send(type, request_id, std::span<const uint8_t>(body.value()), fd);
 }
 
 void UvChannel::flush() {

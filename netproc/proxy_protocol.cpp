@@ -100,8 +100,7 @@ std::string ip_text(const SocketAddress& a) {
 
 void put_tlv(ByteWriter& w, uint8_t type, std::span<const uint8_t> value) {
     w.u8(type);
-    w.u16(static_cast<uint16_t>(value.size()));
-    w.bytes(value);
+    w.u16_bytes(value);
 }
 
 void put_tlv(ByteWriter& w, uint8_t type, std::string_view value) {
@@ -371,6 +370,9 @@ std::vector<uint8_t> encode_v2(const SocketAddress& source, const SocketAddress&
         w.end_length(ssl_at, 2);
     }
     w.end_length(len_at, 2);
+    // Cannot fail: the TLVs hold what the hand-off's decoder bounded (ALPN
+    // and SNI under u8 prefixes, the CN at ipc::kMaxPeerCn), far below the
+    // 16-bit lengths.
     return out;
 }
 

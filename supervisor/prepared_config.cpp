@@ -48,11 +48,12 @@ Status prepare_tls(PreparedService& ps, const GlobalConfig& global, const std::s
         if (!names) return context(where, names.error());
         ps.client = names.value();
     }
-    // Everything a helper gets about the service must fit one frame.
+    // Everything a helper gets about the service must fit one frame (and
+    // every list and entry its field).
     ipc::CpService probe;
     probe.name = ps.config.name;
     probe.tls = service_tls(ps, global);
-    if (ipc::encode_body(probe).size() > ipc::kMaxBody)
+    if (!ipc::encode_body(probe).ok())
         return err(ErrorKind::config, "%s: the allow-lists are too long (they must fit %zu bytes)",
                    where.c_str(), ipc::kMaxBody);
     return {};

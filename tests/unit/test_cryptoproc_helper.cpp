@@ -62,7 +62,7 @@ Result<ipc::Message> recv_within(int fd, int timeout_ms = 5000) {
 
 template <class T>
 void send_msg(int fd, const T& body, uint64_t request_id = 0, int attach = -1) {
-    auto bytes = ipc::encode_body(body);
+    auto bytes = ipc::encode_body(body).value();
     auto r = ipc::send_frame(fd, T::kType, request_id, bytes, attach);
     REQUIRE(r.ok());
     REQUIRE(r.value() == ipc::SendOutcome::sent);

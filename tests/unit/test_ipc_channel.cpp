@@ -70,7 +70,7 @@ TEST_CASE("a frame with an fd crosses a socketpair; the fd works and is close-on
     UniqueFd pipe_r(p[0]);
     UniqueFd pipe_w(p[1]);
 
-    auto body = encode_body(NpHelper{1, 2});
+    auto body = encode_body(NpHelper{1, 2}).value();
     REQUIRE(send_frame(a.get(), MsgType::np_helper, 42, body, pipe_w.get()).value() ==
             SendOutcome::sent);
     pipe_w.reset();  // only the copy in flight keeps the write end open
