@@ -13,6 +13,8 @@
 #include <string_view>
 #include <vector>
 
+#include "common/secret.hpp"
+
 namespace tlsward {
 
 class ByteReader {
@@ -102,11 +104,13 @@ private:
 // prefix, a begin_length() body too long for its width) sets a sticky
 // failure, and from then on nothing more is written. The producer checks
 // ok() once, after the last field (ipc::encode_body does), and sends
-// nothing if it is false.
+// nothing if it is false. It writes into SecureBytes, so what it encodes
+// (IPC bodies with keys and traffic secrets among them) leaves no copy
+// behind when the buffer grows or goes.
 class ByteWriter {
 public:
     ByteWriter() = default;
-    explicit ByteWriter(std::vector<uint8_t>& out) : out_(&out) {}
+    explicit ByteWriter(SecureBytes& out) : out_(&out) {}
 
     // False once any write has failed; what the buffer holds is then
     // garbage, to be thrown away.
@@ -164,15 +168,15 @@ public:
     }
 
     size_t size() const { return out_ ? out_->size() : own_.size(); }
-    std::vector<uint8_t>& buffer() { return out(); }
-    std::vector<uint8_t> take() { return std::move(out()); }
+    SecureBytes& buffer() { return out(); }
+    SecureBytes take() { return std::move(out()); }
 
 private:
     static std::span<const uint8_t> as_span(std::string_view s) {
         return {reinterpret_cast<const uint8_t*>(s.data()), s.size()};
     }
     static bool fits(uint64_t v, size_t width) { return width >= 8 || (v >> (8 * width)) == 0; }
-    std::vector<uint8_t>& out() { return out_ ? *out_ : own_; }
+    SecureBytes& out() { return out_ ? *out_ : own_; }
     void put_be(uint64_t v, size_t n) {
         if (failed_) return;
         if (!fits(v, n)) {
@@ -183,8 +187,8 @@ private:
             out().push_back(static_cast<uint8_t>(v >> (8 * (n - 1 - i))));
     }
 
-    std::vector<uint8_t> own_;
-    std::vector<uint8_t>* out_ = nullptr;
+    SecureBytes own_;
+    SecureBytes* out_ = nullptr;
     bool failed_ = false;
 };
 

@@ -4,8 +4,6 @@
 
 #include <sys/socket.h>
 
-#include <openssl/crypto.h>
-
 #include <array>
 #include <cstring>
 #include <string_view>
@@ -25,7 +23,7 @@ constexpr std::string_view kSuffix = ".invalid";
 // Writes one raw frame straight to the channel's socket (bypassing the
 // codec, which would not write a broken frame), with `fds` copies of the
 // channel's own fd attached.
-void send_raw(int sock, std::vector<uint8_t> frame, int fds) {
+void send_raw(int sock, SecureBytes frame, int fds) {
     msghdr msg{};
     iovec iov{frame.data(), frame.size()};
     msg.msg_iov = &iov;
@@ -45,13 +43,13 @@ void send_raw(int sock, std::vector<uint8_t> frame, int fds) {
         LOG_WARN("event=fault_injection reason=\"sendmsg: %s\"", std::strerror(errno));
 }
 
-std::vector<uint8_t> frame(ipc::MsgType type, uint64_t id, std::span<const uint8_t> body,
-                           uint32_t length_field) {
+SecureBytes frame(ipc::MsgType type, uint64_t id, std::span<const uint8_t> body,
+                  uint32_t length_field) {
     ipc::Header h;
     h.type = type;
     h.body_length = length_field;
     h.request_id = id;
-    std::vector<uint8_t> f(ipc::kHeaderSize);
+    SecureBytes f(ipc::kHeaderSize);
     ipc::encode_header(h, f.data());
     f.insert(f.end(), body.begin(), body.end());
     return f;
@@ -78,7 +76,7 @@ bool misbehave(ipc::UvChannel& netproc, uint64_t job_id, const ipc::HandshakeDon
     }
     auto encoded = ipc::encode_body(done);
     if (!encoded) return false;  // answered normally, which reports it
-    std::vector<uint8_t>& body = encoded.value();
+    const SecureBytes& body = encoded.value();
     auto len = static_cast<uint32_t>(body.size());
     LOG_WARN("event=fault_injection job=%llu mode=%.*s", static_cast<unsigned long long>(job_id),
              static_cast<int>(mode.size()), mode.data());
@@ -92,7 +90,6 @@ bool misbehave(ipc::UvChannel& netproc, uint64_t job_id, const ipc::HandshakeDon
         other->conn_id = job_id + (1ULL << 40);
         auto wrong = ipc::encode_body(other.value());
         netproc.send(ipc::MsgType::hs_done, other->conn_id, wrong);
-        if (wrong) OPENSSL_cleanse(wrong->data(), wrong->size());
     } else if (mode == "length") {
         send_raw(netproc.fd(),
                  frame(ipc::MsgType::hs_done, job_id, std::span(body).first(20), 60000), 0);
@@ -103,7 +100,6 @@ bool misbehave(ipc::UvChannel& netproc, uint64_t job_id, const ipc::HandshakeDon
     } else {
         return false;
     }
-    OPENSSL_cleanse(body.data(), body.size());
     return true;
 }
 

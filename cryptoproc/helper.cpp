@@ -3,8 +3,6 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 
-#include <openssl/crypto.h>
-
 #include <cerrno>
 #include <cstring>
 #include <type_traits>
@@ -56,15 +54,12 @@ Status check_channel_fd(int fd) {
     return {};
 }
 
-// Encodes a body that may hold secrets and wipes the encoding once sent
-// (UvChannel wipes its own queued copy). False when the body could not be
-// encoded (UvChannel logs it; the channel stays up) or the channel failed.
+// Encodes and sends a body (its encoding wipes itself when freed). False
+// when the body could not be encoded (UvChannel logs it; the channel
+// stays up) or the channel failed.
 template <class T>
 bool send_body(ipc::UvChannel& ch, uint64_t request_id, const T& body) {
-    auto bytes = ipc::encode_body(body);
-    bool ok = ch.send(T::kType, request_id, bytes);
-    if (bytes) OPENSSL_cleanse(bytes->data(), bytes->size());
-    return ok;
+    return ch.send(T::kType, request_id, ipc::encode_body(body));
 }
 
 }  // namespace

@@ -45,7 +45,7 @@ ipc::Sha256 sha256(std::span<const uint8_t> data) {
 // rather than hash a cut input (names too long for their u16 prefixes),
 // which could give two groups one context.
 Result<ipc::Sha256> session_context(const ServiceSpec& spec, const std::string& group_label) {
-    std::vector<uint8_t> in;
+    SecureBytes in;
     ByteWriter w(in);
     w.bytes(std::string_view("tlsward session context v1"));
     w.u8(0);

@@ -1,7 +1,5 @@
 #include "ipc/frame.hpp"
 
-#include <openssl/crypto.h>
-
 #include "common/bytes.hpp"
 
 namespace tlsward::ipc {
@@ -85,7 +83,7 @@ size_t msg_type_fds(MsgType t) {
 }
 
 void encode_header(const Header& h, uint8_t out[kHeaderSize]) {
-    std::vector<uint8_t> v;
+    SecureBytes v;
     v.reserve(kHeaderSize);
     ByteWriter w(v);
     w.u16(static_cast<uint16_t>(h.type));
@@ -122,10 +120,6 @@ Result<Header> decode_frame(std::span<const uint8_t> frame, size_t fds_attached)
         return err(ErrorKind::protocol, "%s: carries %zu fds, expects %zu", msg_type_name(h.type),
                    fds_attached, want);
     return h;
-}
-
-Message::~Message() {
-    if (!body.empty()) OPENSSL_cleanse(body.data(), body.size());
 }
 
 UniqueFd Message::take_fd() {

@@ -319,10 +319,11 @@ bool decode(ByteReader& r, HandshakeFailed& m);
 // Encodes a body. It fails (kind internal: our own message did not fit)
 // when a field is over what its encoding holds (a length prefix, a
 // string over kMaxString) or the body over one frame; the caller sends
-// nothing then (UvChannel::send takes this Result as it is).
+// nothing then (UvChannel::send takes this Result as it is). The buffer
+// wipes every block it frees, growing or going (bodies carry keys).
 template <class T>
-Result<std::vector<uint8_t>> encode_body(const T& m) {
-    std::vector<uint8_t> out;
+Result<SecureBytes> encode_body(const T& m) {
+    SecureBytes out;
     ByteWriter w(out);
     encode(w, m);
     if (!w.ok())

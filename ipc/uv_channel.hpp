@@ -41,8 +41,7 @@ public:
     // encoded (our own message over its fields or the frame) is not sent:
     // it is logged (event=ipc_encode_failed) and false is returned, as for
     // a message that could not be sent; the channel itself stays up.
-    bool send(MsgType type, uint64_t request_id, const Result<std::vector<uint8_t>>& body,
-              int fd = -1);
+    bool send(MsgType type, uint64_t request_id, const Result<SecureBytes>& body, int fd = -1);
 
     bool failed() const { return failed_; }
     // The channel failed on what the peer sent (a frame recv_frame refused),
@@ -56,15 +55,15 @@ public:
     void close();
 
 private:
+    // A message waiting for room in the socket; its copy of the body is
+    // wiped when freed.
     struct Pending {
         MsgType type;
         uint64_t request_id;
-        std::vector<uint8_t> body;
+        SecureBytes body;
         UniqueFd fd;
-        ~Pending();
         Pending(MsgType t, uint64_t id, std::span<const uint8_t> b, UniqueFd f)
             : type(t), request_id(id), body(b.begin(), b.end()), fd(std::move(f)) {}
-        Pending(Pending&&) noexcept = default;
     };
 
     void on_events(int status, int events);

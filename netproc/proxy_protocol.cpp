@@ -321,7 +321,7 @@ std::vector<uint8_t> encode_v1(const SocketAddress& source, const SocketAddress&
 
 std::vector<uint8_t> encode_v2(const SocketAddress& source, const SocketAddress& destination,
                                const TlsInfo* tls) {
-    std::vector<uint8_t> out;
+    SecureBytes out;
     ByteWriter w(out);
     w.bytes(std::span<const uint8_t>(kSignature, sizeof kSignature));
     w.u8(kVersion2 | kCommandProxy);
@@ -373,7 +373,7 @@ std::vector<uint8_t> encode_v2(const SocketAddress& source, const SocketAddress&
     // Cannot fail: the TLVs hold what the hand-off's decoder bounded (ALPN
     // and SNI under u8 prefixes, the CN at ipc::kMaxPeerCn), far below the
     // 16-bit lengths.
-    return out;
+    return std::vector<uint8_t>(out.begin(), out.end());
 }
 
 std::vector<uint8_t> encode_v2_local() {

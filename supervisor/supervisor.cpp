@@ -368,7 +368,6 @@ void Supervisor::send_helper_config(Child& h) {
             cm.ocsp_der = cert.ocsp_der;
             auto body = ipc::encode_body(cm);
             h.control->send(ipc::MsgType::cp_certificate, 0, body);
-            if (body) OPENSSL_cleanse(body->data(), body->size());
         }
         for (const ipc::CpTrust& t : trust_messages(s))
             h.control->send(ipc::MsgType::cp_trust, 0, ipc::encode_body(t));
@@ -376,7 +375,6 @@ void Supervisor::send_helper_config(Child& h) {
     if (ticket_keys_ && ticket_keys_->ready()) {
         auto body = ipc::encode_body(ticket_keys_->current());
         h.control->send(ipc::MsgType::cp_ticket_keys, 0, body);
-        if (body) OPENSSL_cleanse(body->data(), body->size());
     }
     ipc::CpConfigDone done{h.generation, h.slot};
     h.control->send(ipc::MsgType::cp_config_done, 0, ipc::encode_body(done));
@@ -389,7 +387,6 @@ void Supervisor::publish_ticket_keys(const ipc::CpTicketKeys& keys) {
     for (auto& h : helpers_)
         if (h->pid > 0 && h->control && !h->control->failed())
             h->control->send(ipc::MsgType::cp_ticket_keys, 0, body);
-    if (body) OPENSSL_cleanse(body->data(), body->size());
 }
 
 // A helper and netproc talk over their own socketpair: the supervisor makes

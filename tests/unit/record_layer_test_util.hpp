@@ -257,7 +257,7 @@ inline Bytes new_session_ticket_msg(size_t ticket_len = 32) {
     w.u16_bytes(pattern(ticket_len));
     w.u16(0);  // no extensions
     w.end_length(at, 3);
-    return w.take();
+    return Bytes(w.buffer().begin(), w.buffer().end());
 }
 
 }  // namespace tlsward::rltest

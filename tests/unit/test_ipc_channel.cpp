@@ -22,14 +22,13 @@ namespace {
 
 std::vector<uint8_t> raw_frame(uint16_t type, uint16_t flags, uint32_t len_field, uint64_t id,
                                std::vector<uint8_t> body) {
-    std::vector<uint8_t> f;
-    ByteWriter w(f);
+    ByteWriter w;
     w.u16(type);
     w.u16(flags);
     w.u32(len_field);
     w.u64(id);
     w.bytes(body);
-    return f;
+    return std::vector<uint8_t>(w.buffer().begin(), w.buffer().end());
 }
 
 void send_raw(int sock, const std::vector<uint8_t>& frame, std::vector<int> fds = {}) {

@@ -29,7 +29,7 @@ TEST_CASE("ByteWriter: values that fit their fields are written big-endian", "[i
     w.u8_string(std::string(255, 'a'));
     w.u16_bytes(std::vector<uint8_t>(65535, 1));
     REQUIRE(w.ok());
-    const std::vector<uint8_t>& b = w.buffer();
+    const SecureBytes& b = w.buffer();
     CHECK(b.size() == 1 + 2 + 3 + 4 + 8 + 1 + 255 + 2 + 65535);
     CHECK(std::vector<uint8_t>(b.begin() + 10, b.begin() + 18) ==
           std::vector<uint8_t>{1, 2, 3, 4, 5, 6, 7, 8});
