@@ -6,6 +6,7 @@
 
 #include <cstring>
 
+#include "common/hex.hpp"
 #include "common/openssl_error.hpp"
 #include "common/tls_suites.hpp"
 #include "cryptoproc/openssl_ptr.hpp"
@@ -37,25 +38,6 @@ constexpr std::string_view kServerTraffic = "SERVER_TRAFFIC_SECRET_0";
 constexpr std::string_view kKeyExpansion = "key expansion";
 constexpr size_t kRandomLen = SSL3_RANDOM_SIZE;
 constexpr size_t kMaxPeerIdentity = 1024;
-
-int hex_value(char c) {
-    if (c >= '0' && c <= '9') return c - '0';
-    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-    return -1;
-}
-
-// Decodes hex into out (sized by the caller); false on any bad digit.
-bool decode_hex(std::string_view hex, std::span<uint8_t> out) {
-    if (hex.size() != 2 * out.size()) return false;
-    for (size_t i = 0; i < out.size(); ++i) {
-        int hi = hex_value(hex[2 * i]);
-        int lo = hex_value(hex[2 * i + 1]);
-        if (hi < 0 || lo < 0) return false;
-        out[i] = static_cast<uint8_t>(hi << 4 | lo);
-    }
-    return true;
-}
 
 // The next space-separated field of a key log line.
 std::string_view next_field(std::string_view& rest) {
@@ -127,14 +109,14 @@ void KeyCapture::on_line(std::string_view line, std::span<const uint8_t> client_
     std::string_view secret_hex = next_field(rest);
     uint8_t random[kRandomLen];
     bool ok = rest.empty();  // exactly three fields
-    ok = ok && decode_hex(random_hex, random);
+    ok = ok && hex_decode(random_hex, random);
     ok = ok &&
          (client_random.empty() || (client_random.size() == kRandomLen &&
                                     std::memcmp(random, client_random.data(), kRandomLen) == 0));
     ok = ok && secret_hex.size() % 2 == 0 && !secret_hex.empty() &&
          secret_hex.size() / 2 <= kMaxHashLen;
     SecretBytes secret(ok ? secret_hex.size() / 2 : 0);
-    ok = ok && decode_hex(secret_hex, secret.span());
+    ok = ok && hex_decode(secret_hex, secret.span());
     if (!ok || !target->empty()) {
         malformed_ = true;
         return;

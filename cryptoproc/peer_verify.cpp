@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <cstring>
 
+#include "common/hex.hpp"
 #include "common/openssl_error.hpp"
 #include "cryptoproc/certificates.hpp"
 #include "cryptoproc/tls_context.hpp"
@@ -20,16 +21,6 @@ std::string printable(const unsigned char* p, size_t n) {
     std::string out(reinterpret_cast<const char*>(p), n);
     for (char& c : out)
         if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) c = '?';
-    return out;
-}
-
-std::string hex(std::span<const uint8_t> b) {
-    static const char* d = "0123456789abcdef";
-    std::string out;
-    for (uint8_t x : b) {
-        out += d[x >> 4];
-        out += d[x & 15];
-    }
     return out;
 }
 
@@ -114,7 +105,8 @@ std::string PeerNames::describe() const {
     if (!cn.empty()) out += "CN=" + cn;
     if (!dns.empty()) out += (out.empty() ? "" : ", ") + std::string("DNS=") + list_text(dns);
     if (!uri.empty()) out += (out.empty() ? "" : ", ") + std::string("URI=") + list_text(uri);
-    out += (out.empty() ? "" : ", ") + std::string("SPKI=") + hex(spki).substr(0, 16) + "...";
+    out +=
+        (out.empty() ? "" : ", ") + std::string("SPKI=") + hex_encode(spki).substr(0, 16) + "...";
     return out;
 }
 
@@ -200,7 +192,7 @@ Status check_server_pinned(const ipc::ServiceTls& p, const PeerNames& n) {
     if (any_of(p.pin_spki, [&](const ipc::Sha256& a) { return a == n.spki; })) return {};
     return err(ErrorKind::protocol,
                "server certificate %s: its public key (SPKI sha256 %s) matches no pin_spki",
-               n.describe().c_str(), hex(n.spki).c_str());
+               n.describe().c_str(), hex_encode(n.spki).c_str());
 }
 
 bool revoked_by_store(X509_STORE* store, X509* cert) {

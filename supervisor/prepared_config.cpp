@@ -4,6 +4,7 @@
 
 #include <algorithm>
 
+#include "common/hex.hpp"
 #include "supervisor/resolve.hpp"
 #include "supervisor/ticket_keys.hpp"
 
@@ -59,12 +60,12 @@ Status prepare_tls(PreparedService& ps, const GlobalConfig& global, const std::s
     return {};
 }
 
+// The pins as parse_spki_pin left them: 64 hex digits each.
 std::vector<ipc::Sha256> hashes(const std::vector<std::string>& hex) {
     std::vector<ipc::Sha256> out;
     for (const std::string& h : hex) {
         ipc::Sha256 v{};
-        for (size_t i = 0; i < v.size() && 2 * i + 1 < h.size(); ++i)
-            v[i] = static_cast<uint8_t>(std::stoi(h.substr(2 * i, 2), nullptr, 16));
+        if (!hex_decode(h, v)) v = {};
         out.push_back(v);
     }
     return out;

@@ -21,6 +21,7 @@
 #include <cstring>
 #include <stdexcept>
 
+#include "common/hex.hpp"
 #include "common/openssl_error.hpp"
 #include "common/uv_handles.hpp"
 
@@ -217,8 +218,7 @@ namespace {
 
 std::vector<uint8_t> unhex(std::string_view h) {
     std::vector<uint8_t> out(h.size() / 2);
-    for (size_t i = 0; i < out.size(); ++i)
-        out[i] = static_cast<uint8_t>(std::stoi(std::string(h.substr(2 * i, 2)), nullptr, 16));
+    if (!hex_decode(h, out)) out.clear();
     return out;
 }
 
