@@ -39,10 +39,6 @@ const char* role_name(ipc::TlsRole r) {
     return r == ipc::TlsRole::server ? "server" : "client";
 }
 
-const char* version_name(uint16_t v) {
-    return v == kTls13 ? "TLSv1.3" : v == kTls12 ? "TLSv1.2" : "?";
-}
-
 Status check_channel_fd(int fd) {
     struct stat st {};
     if (fstat(fd, &st) != 0) return err(ErrorKind::io, "fstat: %s", strerror(errno));
@@ -165,7 +161,7 @@ void JobTable::on_done(Handshake& hs, HandshakeResult&& result, const Reply& rep
         LOG_DEBUG(
             "event=handshake_done conn=%llu service=%s version=%s suite=%s ms=%llu "
             "leftover=%zu sni=\"%s\" alpn=\"%s\"",
-            conn, hs.service_name().c_str(), version_name(done->tls_version),
+            conn, hs.service_name().c_str(), tls_version_name(done->tls_version),
             suite ? suite->name : "?", ms, done->leftover.size(), done->sni.c_str(),
             done->alpn.c_str());
     } else {
