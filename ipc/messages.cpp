@@ -361,8 +361,7 @@ void encode(ByteWriter& w, const HandshakeFailed& m) {
 }
 bool decode(ByteReader& r, HandshakeFailed& m) {
     uint8_t reason = 0;
-    if (!r.u8(reason) || reason < 1 || reason > static_cast<uint8_t>(FailReason::overloaded))
-        return false;
+    if (!r.u8(reason) || reason < 1 || reason > static_cast<uint8_t>(kLastFailReason)) return false;
     m.reason = static_cast<FailReason>(reason);
     return r.u8(m.alert) && get_string(r, m.detail);
 }

@@ -266,6 +266,9 @@ enum class FailReason : uint8_t {
     unknown_service = 7,
     overloaded = 8,
 };
+// The highest FailReason: what the decoder accepts, and where tables
+// indexed by reason (netproc's HandshakeFailure slots) start their own.
+inline constexpr FailReason kLastFailReason = FailReason::overloaded;
 const char* fail_reason_name(FailReason r);
 
 struct HandshakeFailed {
