@@ -90,14 +90,11 @@ const Helper::PeerSpec Helper::kPeers[] = {
 // ---------------------------------------------------------------------------
 
 JobTable::JobTable(uv_loop_t* loop, FdPoller* poller, uint32_t helper_generation)
-    : loop_(loop),
-      poller_(poller),
-      generation_(helper_generation),
-      reaper_(loop, [this] { graveyard_.clear(); }) {}
+    : loop_(loop), poller_(poller), generation_(helper_generation), graveyard_(loop) {}
 
 JobTable::~JobTable() {
     jobs_.clear();
-    graveyard_.clear();
+    graveyard_.flush();
 }
 
 std::optional<ipc::HandshakeFailed> JobTable::start(uint64_t job_id, const ipc::HandshakeJob& job,
@@ -179,8 +176,7 @@ void JobTable::on_done(Handshake& hs, HandshakeResult&& result, const Reply& rep
 }
 
 void JobTable::bury(std::unique_ptr<Handshake> hs) {
-    graveyard_.push_back(std::move(hs));
-    if (!reaper_.active()) reaper_.start(0);
+    graveyard_.defer(std::move(hs));
 }
 
 void JobTable::abort_all() {
@@ -204,7 +200,7 @@ void JobTable::expire_all(const std::string& why) {
 Helper::Helper(uv_loop_t* loop, FdPoller* poller, const ChildArgs& args, UniqueFd control)
     : loop_(loop),
       args_(args),
-      channel_reaper_(loop, [this] { reap_channels(); }),
+      dead_channels_(loop),
       jobs_(loop, poller, args.generation),
       drain_timer_(loop, [this] { drain_deadline(); }),
       flush_timer_(loop, [this] {
@@ -224,7 +220,7 @@ Helper::~Helper() {
     jobs_.abort_all();
     netproc_.reset();
     control_.reset();
-    dead_channels_.clear();
+    dead_channels_.flush();
 }
 
 void Helper::dispatch(Peer peer, uint64_t channel_epoch, ipc::Message&& msg) {
@@ -359,8 +355,7 @@ Status Helper::on_netproc_channel(ipc::Message& msg) {
         LOG_INFO("event=netproc_channel_replaced aborted_jobs=%zu", jobs_.in_flight());
         jobs_.abort_all();
         netproc_->close();
-        dead_channels_.push_back(std::move(netproc_));
-        if (!channel_reaper_.active()) channel_reaper_.start(0);
+        dead_channels_.defer(std::move(netproc_));
     }
     uint64_t epoch = ++netproc_epoch_;
     netproc_failure_logged_ = false;
@@ -459,8 +454,7 @@ void Helper::drop_netproc(const Error& why) {
     netproc_failure_logged_ = true;
     jobs_.abort_all();
     netproc_->close();
-    dead_channels_.push_back(std::move(netproc_));
-    if (!channel_reaper_.active()) channel_reaper_.start(0);
+    dead_channels_.defer(std::move(netproc_));
     maybe_drained();
 }
 
@@ -500,10 +494,6 @@ void Helper::finish(int code) {
         return;
     }
     uv_stop(loop_);
-}
-
-void Helper::reap_channels() {
-    dead_channels_.clear();
 }
 
 }  // namespace tlsward::cryptoproc

@@ -151,7 +151,7 @@ ControlServer::ControlServer(uv_loop_t* loop, std::string path, UniqueFd fd, Han
       path_(std::move(path)),
       fd_(std::move(fd)),
       handler_(std::move(handler)),
-      reaper_(loop, [this] { dead_.clear(); }) {
+      dead_(loop) {
     struct stat st {};
     if (stat(path_.c_str(), &st) == 0) {
         dev_ = st.st_dev;
@@ -169,7 +169,7 @@ ControlServer::~ControlServer() {
         c->timer.reset();
     }
     clients_.clear();
-    dead_.clear();
+    dead_.flush();
     // Remove the path only if it is still our socket (not a successor's).
     struct stat st {};
     if (stat(path_.c_str(), &st) == 0 && st.st_dev == dev_ && st.st_ino == ino_)
@@ -266,7 +266,7 @@ void ControlServer::drop(const std::shared_ptr<Client>& c) {
     if (c->poll) c->poll->set_events(0);
     if (c->timer) c->timer->stop();
     clients_.erase(c->id);
-    dead_.push_back(c);  // its handles and fd go on the next loop turn
+    dead_.defer(c);  // its handles and fd go after this loop turn's I/O
 }
 
 std::string default_control_path() {
