@@ -158,9 +158,9 @@ Status run_backend(const Options& o) {
     uv_tcp_init(loop, &server);
     server.data = nullptr;
     if (int r = uv_tcp_bind(&server, reinterpret_cast<const sockaddr*>(&o.addr), 0); r != 0)
-        return err("bind %s: %s", o.address.c_str(), uv_strerror(r));
+        return err(ErrorKind::io, "bind %s: %s", o.address.c_str(), uv_strerror(r));
     if (int r = uv_listen(reinterpret_cast<uv_stream_t*>(&server), 4096, on_connection); r != 0)
-        return err("listen %s: %s", o.address.c_str(), uv_strerror(r));
+        return err(ErrorKind::io, "listen %s: %s", o.address.c_str(), uv_strerror(r));
     sockaddr_storage bound{};
     int len = sizeof bound;
     uv_tcp_getsockname(&server, reinterpret_cast<sockaddr*>(&bound), &len);

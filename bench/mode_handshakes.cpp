@@ -69,7 +69,8 @@ Status run_handshakes(const Options& o, Report& r) {
     if (o.resume && all.ok > 0 && all.resumed == 0)
         r.note("no handshake resumed: the server issued no usable session");
     note_errors(r, "failed", all.errors);
-    if (all.ok == 0) return err("no handshake completed against %s", o.address.c_str());
+    if (all.ok == 0)
+        return err(ErrorKind::io, "no handshake completed against %s", o.address.c_str());
     return {};
 }
 

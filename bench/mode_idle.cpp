@@ -124,7 +124,7 @@ Status run_idle(const Options& o, Report& r) {
     }());
 
     if (server.sample(false).processes == 0)
-        return err("none of the server's processes could be read in /proc");
+        return err(ErrorKind::io, "none of the server's processes could be read in /proc");
     // Warm-up: handshakes at the same concurrency, so memory that only
     // handshakes in flight need (and keep in their allocator afterwards) is
     // in "before" and not counted as the idle connections' cost.
@@ -234,7 +234,8 @@ Status run_idle(const Options& o, Report& r) {
             "Pss and fds of some server processes are not readable (not dumpable, or "
             "another user's): run as root for them");
     note_errors(r, "failed", totals.errors);
-    if (n == 0) return err("no connection established through %s", o.address.c_str());
+    if (n == 0)
+        return err(ErrorKind::io, "no connection established through %s", o.address.c_str());
     return {};
 }
 

@@ -35,16 +35,17 @@ using SslPtr = std::unique_ptr<SSL, SslFree>;
 
 Result<CtxPtr> server_context(const Options& o) {
     CtxPtr ctx(SSL_CTX_new(TLS_server_method()));
-    if (!ctx) return err("SSL_CTX_new: %s", openssl_errors().c_str());
+    if (!ctx) return err(ErrorKind::internal, "SSL_CTX_new: %s", openssl_errors().c_str());
     int version = o.tls12 ? TLS1_2_VERSION : TLS1_3_VERSION;
     SSL_CTX_set_min_proto_version(ctx.get(), version);
     SSL_CTX_set_max_proto_version(ctx.get(), version);
     if (SSL_CTX_use_certificate_chain_file(ctx.get(), o.cert_file.c_str()) != 1)
-        return err("--cert %s: %s", o.cert_file.c_str(), openssl_errors().c_str());
+        return err(ErrorKind::config, "--cert %s: %s", o.cert_file.c_str(),
+                   openssl_errors().c_str());
     if (SSL_CTX_use_PrivateKey_file(ctx.get(), o.key_file.c_str(), SSL_FILETYPE_PEM) != 1)
-        return err("--key %s: %s", o.key_file.c_str(), openssl_errors().c_str());
+        return err(ErrorKind::config, "--key %s: %s", o.key_file.c_str(), openssl_errors().c_str());
     if (SSL_CTX_check_private_key(ctx.get()) != 1)
-        return err("--key does not match --cert: %s", openssl_errors().c_str());
+        return err(ErrorKind::config, "--key does not match --cert: %s", openssl_errors().c_str());
     SSL_CTX_set_session_cache_mode(ctx.get(), SSL_SESS_CACHE_OFF);
     SSL_CTX_set_options(ctx.get(), SSL_OP_NO_TICKET);
     SSL_CTX_set_num_tickets(ctx.get(), 0);
@@ -107,20 +108,23 @@ Status one_handshake(ClientContext& client_ctx, SSL_CTX* server_ctx, Costs& c,
     SslPtr cl =
         charged(c.client_ns, [&] { return new_ssl(client_ctx.ssl_ctx(), true, client_ctx.sni()); });
     SslPtr sv = charged(c.server_ns, [&] { return new_ssl(server_ctx, false, ""); });
-    if (!cl || !sv) return err("SSL_new: %s", openssl_errors().c_str());
+    if (!cl || !sv) return err(ErrorKind::internal, "SSL_new: %s", openssl_errors().c_str());
     int client = 0;
     int server = 0;
     for (int round = 0; round < 8 && !(client == 1 && server == 1); ++round) {
         client = charged(c.client_ns, [&] { return step(cl.get()); });
-        if (client < 0) return err("client handshake: %s", openssl_errors().c_str());
+        if (client < 0)
+            return err(ErrorKind::internal, "client handshake: %s", openssl_errors().c_str());
         if (!pump(SSL_get_wbio(cl.get()), SSL_get_rbio(sv.get())))
-            return err("BIO_write to the server failed");
+            return err(ErrorKind::internal, "BIO_write to the server failed");
         server = charged(c.server_ns, [&] { return step(sv.get()); });
-        if (server < 0) return err("server handshake: %s", openssl_errors().c_str());
+        if (server < 0)
+            return err(ErrorKind::internal, "server handshake: %s", openssl_errors().c_str());
         if (!pump(SSL_get_wbio(sv.get()), SSL_get_rbio(cl.get())))
-            return err("BIO_write to the client failed");
+            return err(ErrorKind::internal, "BIO_write to the client failed");
     }
-    if (client != 1 || server != 1) return err("the handshake did not finish in 8 rounds");
+    if (client != 1 || server != 1)
+        return err(ErrorKind::internal, "the handshake did not finish in 8 rounds");
     if (negotiated != nullptr && negotiated->empty())
         *negotiated = std::string(SSL_get_version(cl.get())) + " " +
                       SSL_CIPHER_get_name(SSL_get_current_cipher(cl.get()));
@@ -170,7 +174,7 @@ Status run_openssl(const Options& o, Report& r) {
              "server side CPU per handshake (OpenSSL alone)");
     r.metric("client_cpu_ms_per_handshake", static_cast<double>(c.client_ns) * per, "ms",
              "client side CPU per handshake (OpenSSL alone)");
-    if (n == 0) return err("no handshake completed");
+    if (n == 0) return err(ErrorKind::internal, "no handshake completed");
     return {};
 }
 

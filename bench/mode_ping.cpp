@@ -228,8 +228,9 @@ Status run_ping(const Options& o, Report& r) {
         if (!all.negotiated.empty()) r.note("flood: " + all.negotiated);
         note_errors(r, "flood", all.errors);
     }
-    if (!ping_error.empty()) return err("ping connection: %s", ping_error.c_str());
-    if (quiet.received == 0) return err("no ping answered through %s", o.address.c_str());
+    if (!ping_error.empty()) return err(ErrorKind::io, "ping connection: %s", ping_error.c_str());
+    if (quiet.received == 0)
+        return err(ErrorKind::io, "no ping answered through %s", o.address.c_str());
     return {};
 }
 

@@ -144,7 +144,8 @@ Status run_soak(const Options& o, Report& r) {
     note_errors(r, "handshake", all.hs.errors);
     note_errors(r, "bulk up", all.up.errors);
     note_errors(r, "bulk down", all.down.errors);
-    if (all.hs.ok == 0) return err("no handshake completed against %s", o.address.c_str());
+    if (all.hs.ok == 0)
+        return err(ErrorKind::io, "no handshake completed against %s", o.address.c_str());
     return {};
 }
 

@@ -71,10 +71,11 @@ Status run_throughput(const Options& o, Report& r) {
         report_usage(r, p.usage, key + "_", mb / 1000, "GB", "GB");
         note_errors(r, key, p.counts.errors);
         if (p.counts.bytes == 0)
-            return err("%s: no byte moved through %s", d.name, o.address.c_str());
+            return err(ErrorKind::io, "%s: no byte moved through %s", d.name, o.address.c_str());
         any = true;
     }
-    if (!any) return err("nothing to do for --direction %s", o.direction.c_str());
+    if (!any)
+        return err(ErrorKind::config, "nothing to do for --direction %s", o.direction.c_str());
     return {};
 }
 

@@ -17,8 +17,8 @@ Result<double> to_double(const std::string& name, const std::string& v, double l
     errno = 0;
     double d = std::strtod(v.c_str(), &end);
     if (errno != 0 || end == v.c_str() || *end != '\0' || !(d >= lo && d <= hi))
-        return err("%s: expected a number from %g to %g, got \"%s\"", name.c_str(), lo, hi,
-                   v.c_str());
+        return err(ErrorKind::config, "%s: expected a number from %g to %g, got \"%s\"",
+                   name.c_str(), lo, hi, v.c_str());
     return d;
 }
 
@@ -27,8 +27,8 @@ Result<int> to_int(const std::string& name, const std::string& v, long lo, long 
     errno = 0;
     long n = std::strtol(v.c_str(), &end, 10);
     if (errno != 0 || end == v.c_str() || *end != '\0' || n < lo || n > hi)
-        return err("%s: expected an integer from %ld to %ld, got \"%s\"", name.c_str(), lo, hi,
-                   v.c_str());
+        return err(ErrorKind::config, "%s: expected an integer from %ld to %ld, got \"%s\"",
+                   name.c_str(), lo, hi, v.c_str());
     return static_cast<int>(n);
 }
 
@@ -99,7 +99,7 @@ std::vector<Flag> flags() {
         {"--direction", true,
          [](Options& o, const std::string& v) -> Status {
              if (v != "up" && v != "down" && v != "both")
-                 return err("expected up, down or both, got \"%s\"", v.c_str());
+                 return err(ErrorKind::config, "expected up, down or both, got \"%s\"", v.c_str());
              o.direction = v;
              return {};
          }},
@@ -135,17 +135,19 @@ Status parse_address(const std::string& text, sockaddr_storage& out, socklen_t& 
     std::string port;
     if (!text.empty() && text[0] == '[') {
         size_t close = text.find("]:");
-        if (close == std::string::npos) return err("bad address \"%s\"", text.c_str());
+        if (close == std::string::npos)
+            return err(ErrorKind::config, "bad address \"%s\"", text.c_str());
         host = text.substr(1, close - 1);
         port = text.substr(close + 2);
     } else {
         size_t colon = text.rfind(':');
-        if (colon == std::string::npos) return err("bad address \"%s\" (HOST:PORT)", text.c_str());
+        if (colon == std::string::npos)
+            return err(ErrorKind::config, "bad address \"%s\" (HOST:PORT)", text.c_str());
         host = text.substr(0, colon);
         port = text.substr(colon + 1);
     }
     auto p = to_int("port", port, 0, 65535);
-    if (!p) return err("bad port in \"%s\"", text.c_str());
+    if (!p) return err(ErrorKind::config, "bad port in \"%s\"", text.c_str());
     out = {};
     auto* v4 = reinterpret_cast<sockaddr_in*>(&out);
     auto* v6 = reinterpret_cast<sockaddr_in6*>(&out);
@@ -161,14 +163,15 @@ Status parse_address(const std::string& text, sockaddr_storage& out, socklen_t& 
         len = sizeof(sockaddr_in6);
         return {};
     }
-    return err("bad address \"%s\" (numeric IPv4 or [IPv6] only)", text.c_str());
+    return err(ErrorKind::config, "bad address \"%s\" (numeric IPv4 or [IPv6] only)", text.c_str());
 }
 
 Result<Options> parse_options(int argc, char** argv) {
     Options o;
-    if (argc < 2) return err("no mode given");
+    if (argc < 2) return err(ErrorKind::config, "no mode given");
     o.mode = argv[1];
-    if (kModes.count(o.mode) == 0) return err("unknown mode \"%s\"", o.mode.c_str());
+    if (kModes.count(o.mode) == 0)
+        return err(ErrorKind::config, "unknown mode \"%s\"", o.mode.c_str());
     const auto table = flags();
     std::set<std::string> seen;
     for (int i = 2; i < argc; ++i) {
@@ -184,30 +187,34 @@ Result<Options> parse_options(int argc, char** argv) {
         const Flag* flag = nullptr;
         for (const Flag& f : table)
             if (name == f.name) flag = &f;
-        if (flag == nullptr) return err("unknown option %s", name.c_str());
-        if (!flag->takes_value && inline_value) return err("%s takes no value", name.c_str());
+        if (flag == nullptr) return err(ErrorKind::config, "unknown option %s", name.c_str());
+        if (!flag->takes_value && inline_value)
+            return err(ErrorKind::config, "%s takes no value", name.c_str());
         if (flag->takes_value && !inline_value) {
-            if (i + 1 >= argc) return err("%s needs a value", name.c_str());
+            if (i + 1 >= argc) return err(ErrorKind::config, "%s needs a value", name.c_str());
             value = argv[++i];
         }
-        if (!seen.insert(name).second) return err("%s is given more than once", name.c_str());
+        if (!seen.insert(name).second)
+            return err(ErrorKind::config, "%s is given more than once", name.c_str());
         if (Status s = flag->apply(o, value); !s) return context(name, s.error());
     }
 
     if (o.mode == "openssl") {
         if (o.cert_file.empty() || o.key_file.empty())
-            return err("openssl needs --cert FILE and --key FILE (the server's, PEM)");
+            return err(ErrorKind::config,
+                       "openssl needs --cert FILE and --key FILE (the server's, PEM)");
         return o;
     }
     if (!o.cert_file.empty() || !o.key_file.empty())
-        return err("--cert and --key are for the openssl mode");
+        return err(ErrorKind::config, "--cert and --key are for the openssl mode");
     if (o.address.empty())
-        return err(o.mode == "backend" ? "backend needs --listen ADDR:PORT"
+        return err(ErrorKind::config,
+                   o.mode == "backend" ? "backend needs --listen ADDR:PORT"
                                        : "%s needs --connect ADDR:PORT",
                    o.mode.c_str());
     if (Status s = parse_address(o.address, o.addr, o.addr_len); !s) return s.error();
     if (o.mode != "backend" && reinterpret_cast<const sockaddr_in*>(&o.addr)->sin_port == 0)
-        return err("--connect needs a port other than 0");
+        return err(ErrorKind::config, "--connect needs a port other than 0");
     if (o.flood_address.empty()) {
         o.flood_addr = o.addr;
         o.flood_addr_len = o.addr_len;
@@ -223,7 +230,7 @@ Result<Options> parse_options(int argc, char** argv) {
             o.connections = 4;
     }
     if (o.mode == "idle" && o.pids.empty() && o.supervisor_pids.empty())
-        return err("idle needs --pids PID,... or --pid-of-supervisor PID");
+        return err(ErrorKind::config, "idle needs --pids PID,... or --pid-of-supervisor PID");
     return o;
 }
 

@@ -41,21 +41,26 @@ Result<std::unique_ptr<ClientContext>> ClientContext::create(const Options& o) {
     c->sni_ = o.sni;
     c->resume_ = o.resume;
     c->libctx_ = OSSL_LIB_CTX_new();
-    if (c->libctx_ == nullptr) return err("OSSL_LIB_CTX_new: %s", openssl_errors().c_str());
+    if (c->libctx_ == nullptr)
+        return err(ErrorKind::internal, "OSSL_LIB_CTX_new: %s", openssl_errors().c_str());
     c->ctx_ = SSL_CTX_new_ex(c->libctx_, nullptr, TLS_client_method());
-    if (c->ctx_ == nullptr) return err("SSL_CTX_new_ex: %s", openssl_errors().c_str());
+    if (c->ctx_ == nullptr)
+        return err(ErrorKind::internal, "SSL_CTX_new_ex: %s", openssl_errors().c_str());
     SSL_CTX* ctx = c->ctx_;
     int version = o.tls12 ? TLS1_2_VERSION : TLS1_3_VERSION;
     if (SSL_CTX_set_min_proto_version(ctx, version) != 1 ||
         SSL_CTX_set_max_proto_version(ctx, version) != 1)
-        return err("setting the TLS version: %s", openssl_errors().c_str());
+        return err(ErrorKind::internal, "setting the TLS version: %s", openssl_errors().c_str());
     if (!o.cipher.empty()) {
         int ok = o.tls12 ? SSL_CTX_set_cipher_list(ctx, o.cipher.c_str())
                          : SSL_CTX_set_ciphersuites(ctx, o.cipher.c_str());
-        if (ok != 1) return err("--cipher %s: %s", o.cipher.c_str(), openssl_errors().c_str());
+        if (ok != 1)
+            return err(ErrorKind::config, "--cipher %s: %s", o.cipher.c_str(),
+                       openssl_errors().c_str());
     }
     if (SSL_CTX_set1_groups_list(ctx, o.groups.c_str()) != 1)
-        return err("--groups %s: %s", o.groups.c_str(), openssl_errors().c_str());
+        return err(ErrorKind::config, "--groups %s: %s", o.groups.c_str(),
+                   openssl_errors().c_str());
     // The bench measures servers, not certificate path validation: the
     // handshake's signature is still checked by OpenSSL, the chain is not.
     SSL_CTX_set_verify(ctx, SSL_VERIFY_NONE, nullptr);

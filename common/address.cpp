@@ -35,7 +35,7 @@ std::string SocketAddress::to_string() const {
 }
 
 void SocketAddress::encode(ByteWriter& w) const {
-    w.u16(static_cast<uint16_t>(length));
+    w.u16(length);
     w.bytes(std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(&storage), length));
 }
 
@@ -63,25 +63,29 @@ Result<std::pair<std::string, uint16_t>> split_host_port(const std::string& text
     if (!text.empty() && text[0] == '[') {
         size_t close = text.find(']');
         if (close == std::string::npos || close + 1 >= text.size() || text[close + 1] != ':')
-            return err("address \"%s\": expected [IPV6]:PORT", text.c_str());
+            return err(ErrorKind::config, "address \"%s\": expected [IPV6]:PORT", text.c_str());
         host = text.substr(1, close - 1);
         port = text.substr(close + 2);
     } else {
         size_t colon = text.rfind(':');
         if (colon == std::string::npos)
-            return err("address \"%s\": expected HOST:PORT", text.c_str());
+            return err(ErrorKind::config, "address \"%s\": expected HOST:PORT", text.c_str());
         host = text.substr(0, colon);
         port = text.substr(colon + 1);
         if (host.find(':') != std::string::npos)
-            return err("address \"%s\": put an IPv6 address in brackets, as [::1]:PORT",
+            return err(ErrorKind::config,
+                       "address \"%s\": put an IPv6 address in brackets, as [::1]:PORT",
                        text.c_str());
     }
-    if (host.empty()) return err("address \"%s\": the host is missing", text.c_str());
+    if (host.empty())
+        return err(ErrorKind::config, "address \"%s\": the host is missing", text.c_str());
     if (port.empty() || port.size() > 5 ||
         port.find_first_not_of("0123456789") != std::string::npos)
-        return err("address \"%s\": \"%s\" is not a port number", text.c_str(), port.c_str());
+        return err(ErrorKind::config, "address \"%s\": \"%s\" is not a port number", text.c_str(),
+                   port.c_str());
     unsigned long p = std::stoul(port);
-    if (p > 65535) return err("address \"%s\": port %lu is out of range", text.c_str(), p);
+    if (p > 65535)
+        return err(ErrorKind::config, "address \"%s\": port %lu is out of range", text.c_str(), p);
     return std::make_pair(host, static_cast<uint16_t>(p));
 }
 
@@ -91,7 +95,8 @@ Result<SocketAddress> parse_numeric_address(const std::string& text) {
         std::string path = text.substr(5);
         auto* un = reinterpret_cast<sockaddr_un*>(&a.storage);
         if (path.empty() || path.size() >= sizeof(un->sun_path))
-            return err("address \"%s\": unix socket path is empty or too long", text.c_str());
+            return err(ErrorKind::config, "address \"%s\": unix socket path is empty or too long",
+                       text.c_str());
         un->sun_family = AF_UNIX;
         std::memcpy(un->sun_path, path.c_str(), path.size() + 1);
         a.length = static_cast<socklen_t>(offsetof(sockaddr_un, sun_path) + path.size() + 1);
@@ -115,7 +120,8 @@ Result<SocketAddress> parse_numeric_address(const std::string& text) {
         a.length = sizeof(sockaddr_in6);
         return a;
     }
-    return err("address \"%s\": \"%s\" is not a numeric IP address", text.c_str(), host.c_str());
+    return err(ErrorKind::config, "address \"%s\": \"%s\" is not a numeric IP address",
+               text.c_str(), host.c_str());
 }
 
 }  // namespace tlsward

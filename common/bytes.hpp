@@ -13,6 +13,8 @@
 #include <string_view>
 #include <vector>
 
+#include "common/secret.hpp"
+
 namespace tlsward {
 
 class ByteReader {
@@ -96,64 +98,98 @@ private:
     bool failed_ = false;
 };
 
+// Writes big-endian integers and length-prefixed fields. Like BoringSSL's
+// CBB it never writes something other than what it was given: a value
+// that does not fit its field (300 in a u8, a length of 70000 under a u16
+// prefix, a begin_length() body too long for its width) sets a sticky
+// failure, and from then on nothing more is written. The producer checks
+// ok() once, after the last field (ipc::encode_body does), and sends
+// nothing if it is false. It writes into SecureBytes, so what it encodes
+// (IPC bodies with keys and traffic secrets among them) leaves no copy
+// behind when the buffer grows or goes.
 class ByteWriter {
 public:
     ByteWriter() = default;
-    explicit ByteWriter(std::vector<uint8_t>& out) : out_(&out) {}
+    explicit ByteWriter(SecureBytes& out) : out_(&out) {}
 
-    void u8(uint8_t v) { out().push_back(v); }
-    void u16(uint16_t v) { put_be(v, 2); }
-    void u24(uint32_t v) { put_be(v, 3); }
-    void u32(uint32_t v) { put_be(v, 4); }
+    // False once any write has failed; what the buffer holds is then
+    // garbage, to be thrown away.
+    bool ok() const { return !failed_; }
+    // Fails the encoding on a bound of the caller's own (a string field
+    // shorter than its prefix allows, a list with a maximum count).
+    void fail() { failed_ = true; }
+
+    // Each takes any unsigned value and fails unless it fits the field.
+    void u8(uint64_t v) { put_be(v, 1); }
+    void u16(uint64_t v) { put_be(v, 2); }
+    void u24(uint64_t v) { put_be(v, 3); }
+    void u32(uint64_t v) { put_be(v, 4); }
     void u64(uint64_t v) { put_be(v, 8); }
-    void bytes(std::span<const uint8_t> s) { out().insert(out().end(), s.begin(), s.end()); }
-    void bytes(std::string_view s) { out().insert(out().end(), s.begin(), s.end()); }
-    void zeros(size_t n) { out().insert(out().end(), n, 0); }
+    void bytes(std::span<const uint8_t> s) {
+        if (!failed_) out().insert(out().end(), s.begin(), s.end());
+    }
+    void bytes(std::string_view s) { bytes(as_span(s)); }
+    void zeros(size_t n) {
+        if (!failed_) out().insert(out().end(), n, 0);
+    }
 
-    // Length-prefixed fields; the caller guarantees the size fits (checked
-    // where the value is produced, not silently truncated here).
-    void u8_string(std::string_view s) {
-        u8(static_cast<uint8_t>(s.size()));
+    // Length-prefixed fields: the prefix must hold the length.
+    void u8_string(std::string_view s) { u8_bytes(as_span(s)); }
+    void u8_bytes(std::span<const uint8_t> s) {
+        u8(s.size());
         bytes(s);
     }
     void u16_bytes(std::span<const uint8_t> s) {
-        u16(static_cast<uint16_t>(s.size()));
+        u16(s.size());
         bytes(s);
     }
-    void u16_string(std::string_view s) {
-        u16(static_cast<uint16_t>(s.size()));
-        bytes(s);
-    }
+    void u16_string(std::string_view s) { u16_bytes(as_span(s)); }
     void u32_bytes(std::span<const uint8_t> s) {
-        u32(static_cast<uint32_t>(s.size()));
+        u32(s.size());
         bytes(s);
     }
 
-    // Reserves a length field to be filled in once the body is written.
+    // Reserves a length field of `width` bytes (1 to 4) to be filled in by
+    // end_length() once the body is written; a body too long for it fails.
     size_t begin_length(size_t width) {
         size_t at = out().size();
         zeros(width);
         return at;
     }
     void end_length(size_t at, size_t width) {
+        if (failed_) return;
         size_t n = out().size() - at - width;
+        if (!fits(n, width)) {
+            failed_ = true;
+            return;
+        }
         for (size_t i = 0; i < width; ++i)
             out()[at + i] = static_cast<uint8_t>(n >> (8 * (width - 1 - i)));
     }
 
     size_t size() const { return out_ ? out_->size() : own_.size(); }
-    std::vector<uint8_t>& buffer() { return out(); }
-    std::vector<uint8_t> take() { return std::move(out()); }
+    SecureBytes& buffer() { return out(); }
+    SecureBytes take() { return std::move(out()); }
 
 private:
-    std::vector<uint8_t>& out() { return out_ ? *out_ : own_; }
+    static std::span<const uint8_t> as_span(std::string_view s) {
+        return {reinterpret_cast<const uint8_t*>(s.data()), s.size()};
+    }
+    static bool fits(uint64_t v, size_t width) { return width >= 8 || (v >> (8 * width)) == 0; }
+    SecureBytes& out() { return out_ ? *out_ : own_; }
     void put_be(uint64_t v, size_t n) {
+        if (failed_) return;
+        if (!fits(v, n)) {
+            failed_ = true;
+            return;
+        }
         for (size_t i = 0; i < n; ++i)
             out().push_back(static_cast<uint8_t>(v >> (8 * (n - 1 - i))));
     }
 
-    std::vector<uint8_t> own_;
-    std::vector<uint8_t>* out_ = nullptr;
+    SecureBytes own_;
+    SecureBytes* out_ = nullptr;
+    bool failed_ = false;
 };
 
 inline std::string_view as_string_view(std::span<const uint8_t> s) {

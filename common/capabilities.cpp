@@ -21,13 +21,15 @@ struct Sets {
 Result<Sets> get_sets() {
     __user_cap_header_struct header{_LINUX_CAPABILITY_VERSION_3, 0};
     Sets s;
-    if (syscall(SYS_capget, &header, s.data) != 0) return err("capget: %s", strerror(errno));
+    if (syscall(SYS_capget, &header, s.data) != 0)
+        return err(ErrorKind::io, "capget: %s", strerror(errno));
     return s;
 }
 
 Status set_sets(Sets& s) {
     __user_cap_header_struct header{_LINUX_CAPABILITY_VERSION_3, 0};
-    if (syscall(SYS_capset, &header, s.data) != 0) return err("capset: %s", strerror(errno));
+    if (syscall(SYS_capset, &header, s.data) != 0)
+        return err(ErrorKind::io, "capset: %s", strerror(errno));
     return {};
 }
 
@@ -110,14 +112,14 @@ Status drop_all() {
     // Ambient first: lowering it needs no capability, and it cannot hold
     // what the permitted set no longer has.
     if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) != 0 && errno != EINVAL)
-        return err("prctl(PR_CAP_AMBIENT_CLEAR_ALL): %s", strerror(errno));
+        return err(ErrorKind::io, "prctl(PR_CAP_AMBIENT_CLEAR_ALL): %s", strerror(errno));
     Sets none;
     if (auto st = set_sets(none); !st) return st;
     auto after = get_sets();
     if (!after) return after.error();
     for (const auto& d : after->data)
         if (d.permitted != 0 || d.effective != 0 || d.inheritable != 0)
-            return err("capabilities remain after dropping them all");
+            return err(ErrorKind::internal, "capabilities remain after dropping them all");
     return {};
 }
 
@@ -133,7 +135,8 @@ Result<Limited> limit_to(std::span<const int> keep, std::span<const int> inherit
         if (listed(keep, cap) || prctl(PR_CAPBSET_READ, cap, 0, 0, 0) != 1) continue;
         if (prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) != 0) {
             if (errno != EPERM)
-                return err("prctl(PR_CAPBSET_DROP, %s): %s", name(cap).c_str(), strerror(errno));
+                return err(ErrorKind::io, "prctl(PR_CAPBSET_DROP, %s): %s", name(cap).c_str(),
+                           strerror(errno));
             out.bounding_locked = true;
             continue;
         }
@@ -141,7 +144,7 @@ Result<Limited> limit_to(std::span<const int> keep, std::span<const int> inherit
     }
 
     if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) != 0 && errno != EINVAL)
-        return err("prctl(PR_CAP_AMBIENT_CLEAR_ALL): %s", strerror(errno));
+        return err(ErrorKind::io, "prctl(PR_CAP_AMBIENT_CLEAR_ALL): %s", strerror(errno));
     auto cur = get_sets();
     if (!cur) return cur.error();
     Sets next;
@@ -165,7 +168,7 @@ Result<Limited> limit_to(std::span<const int> keep, std::span<const int> inherit
         for (int cap = 0; cap < 64; ++cap) {
             if (!has(words, cap)) continue;
             if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, cap, 0, 0) != 0)
-                return err("prctl(PR_CAP_AMBIENT_RAISE, %s): %s", name(cap).c_str(),
+                return err(ErrorKind::io, "prctl(PR_CAP_AMBIENT_RAISE, %s): %s", name(cap).c_str(),
                            strerror(errno));
             append(out.inherited, cap);
         }

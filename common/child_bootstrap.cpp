@@ -37,7 +37,7 @@ Result<ChildArgs> parse_child_args(int argc, char** argv) {
     ChildArgs a;
     for (int i = 1; i < argc; ++i) {
         std::string k = argv[i];
-        if (i + 1 >= argc) return err("%s: missing value", k.c_str());
+        if (i + 1 >= argc) return err(ErrorKind::config, "%s: missing value", k.c_str());
         const char* v = argv[++i];
         uint32_t n = 0;
         if (k == "--slot" && parse_u32(v, n)) {
@@ -62,15 +62,16 @@ Result<ChildArgs> parse_child_args(int argc, char** argv) {
         } else if (k == "--sandbox-selftest" && v[0] != '\0') {
             a.sandbox_selftest = v;
         } else {
-            return err("bad argument %s %s (this program is started by tlsward)", k.c_str(), v);
+            return err(ErrorKind::config, "bad argument %s %s (this program is started by tlsward)",
+                       k.c_str(), v);
         }
     }
     if (a.identity.uid.has_value() != a.identity.gid.has_value())
-        return err("--uid and --gid go together");
+        return err(ErrorKind::config, "--uid and --gid go together");
     if (!a.identity.chroot_dir.empty() && !a.identity.uid)
-        return err("--chroot needs --uid and --gid");
+        return err(ErrorKind::config, "--chroot needs --uid and --gid");
     if (a.parent_pid == 0 && a.sandbox_selftest.empty())
-        return err("--parent-pid missing (this program is started by tlsward)");
+        return err(ErrorKind::config, "--parent-pid missing (this program is started by tlsward)");
     return a;
 }
 

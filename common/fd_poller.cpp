@@ -24,7 +24,7 @@ uint32_t to_epoll(int uv_events) {
 
 Result<std::unique_ptr<FdPoller>> FdPoller::create(uv_loop_t* loop) {
     UniqueFd epfd(epoll_create1(EPOLL_CLOEXEC));
-    if (!epfd) return err("epoll_create1: %s", strerror(errno));
+    if (!epfd) return err(ErrorKind::io, "epoll_create1: %s", strerror(errno));
     return std::unique_ptr<FdPoller>(new FdPoller(loop, std::move(epfd)));
 }
 

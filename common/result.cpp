@@ -42,14 +42,6 @@ const char* error_kind_name(ErrorKind kind) {
     return "internal";
 }
 
-Error err(const char* fmt, ...) {
-    va_list ap;
-    va_start(ap, fmt);
-    Error e{ErrorKind::internal, vstrfmt(fmt, ap)};
-    va_end(ap);
-    return e;
-}
-
 Error err(ErrorKind kind, const char* fmt, ...) {
     va_list ap;
     va_start(ap, fmt);

@@ -36,9 +36,6 @@ std::string strfmt(const char* fmt, ...) __attribute__((format(printf, 1, 2)));
 std::string vstrfmt(const char* fmt, va_list ap);
 
 Error err(ErrorKind kind, const char* fmt, ...) __attribute__((format(printf, 2, 3)));
-// Transitional: an error of kind `internal`. Being replaced by the form
-// above at every call site; new code must name a kind.
-Error err(const char* fmt, ...) __attribute__((format(printf, 1, 2)));
 
 template <class T>
 class [[nodiscard]] Result {

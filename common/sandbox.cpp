@@ -114,7 +114,7 @@ bool leak_check_run() {
 Status close_stray_fds(int highest_kept) {
     auto first = static_cast<unsigned>(highest_kept + 1);
     if (syscall(SYS_close_range, first, ~0U, 0) == 0) return {};
-    if (errno != ENOSYS) return err("close_range: %s", strerror(errno));
+    if (errno != ENOSYS) return err(ErrorKind::io, "close_range: %s", strerror(errno));
     long max = sysconf(_SC_OPEN_MAX);
     for (long fd = first; fd < (max > 0 ? max : 65536); ++fd) close(static_cast<int>(fd));
     return {};
@@ -122,19 +122,20 @@ Status close_stray_fds(int highest_kept) {
 
 Status set_no_new_privs() {
     if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0)
-        return err("prctl(PR_SET_NO_NEW_PRIVS): %s", strerror(errno));
+        return err(ErrorKind::io, "prctl(PR_SET_NO_NEW_PRIVS): %s", strerror(errno));
     return {};
 }
 
 Status set_non_dumpable() {
     if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) != 0)
-        return err("prctl(PR_SET_DUMPABLE, 0): %s", strerror(errno));
-    if (prctl(PR_GET_DUMPABLE, 0, 0, 0, 0) != 0) return err("the process is still dumpable");
+        return err(ErrorKind::io, "prctl(PR_SET_DUMPABLE, 0): %s", strerror(errno));
+    if (prctl(PR_GET_DUMPABLE, 0, 0, 0, 0) != 0)
+        return err(ErrorKind::internal, "the process is still dumpable");
     return {};
 }
 
 Status drop_to_user(uid_t uid, gid_t gid, const std::string& chroot_dir) {
-    if (uid == 0) return err("refusing to run as uid 0");
+    if (uid == 0) return err(ErrorKind::config, "refusing to run as uid 0");
     // A change of credentials clears the parent-death signal
     // (child_bootstrap set it): note it to set it again after.
     int pdeath = 0;
@@ -142,12 +143,15 @@ Status drop_to_user(uid_t uid, gid_t gid, const std::string& chroot_dir) {
     pid_t parent = getppid();
     if (!chroot_dir.empty()) {
         if (chroot(chroot_dir.c_str()) != 0)
-            return err("chroot(%s): %s", chroot_dir.c_str(), strerror(errno));
-        if (chdir("/") != 0) return err("chdir(/) in the chroot: %s", strerror(errno));
+            return err(ErrorKind::io, "chroot(%s): %s", chroot_dir.c_str(), strerror(errno));
+        if (chdir("/") != 0)
+            return err(ErrorKind::io, "chdir(/) in the chroot: %s", strerror(errno));
     }
-    if (setgroups(0, nullptr) != 0) return err("setgroups(0): %s", strerror(errno));
-    if (setresgid(gid, gid, gid) != 0) return err("setresgid(%u): %s", gid, strerror(errno));
-    if (setresuid(uid, uid, uid) != 0) return err("setresuid(%u): %s", uid, strerror(errno));
+    if (setgroups(0, nullptr) != 0) return err(ErrorKind::io, "setgroups(0): %s", strerror(errno));
+    if (setresgid(gid, gid, gid) != 0)
+        return err(ErrorKind::io, "setresgid(%u): %s", gid, strerror(errno));
+    if (setresuid(uid, uid, uid) != 0)
+        return err(ErrorKind::io, "setresuid(%u): %s", uid, strerror(errno));
     // From root the kernel has just cleared every capability; from a
     // non-root supervisor that handed us CAP_SETUID and friends (systemd's
     // AmbientCapabilities=) it keeps them: drop them ourselves.
@@ -155,18 +159,20 @@ Status drop_to_user(uid_t uid, gid_t gid, const std::string& chroot_dir) {
     uid_t ru = 0, eu = 0, su = 0;
     gid_t rg = 0, eg = 0, sg = 0;
     if (getresuid(&ru, &eu, &su) != 0 || getresgid(&rg, &eg, &sg) != 0)
-        return err("getresuid/getresgid: %s", strerror(errno));
+        return err(ErrorKind::io, "getresuid/getresgid: %s", strerror(errno));
     if (ru != uid || eu != uid || su != uid || rg != gid || eg != gid || sg != gid)
-        return err("ids are not %u/%u after the drop", uid, gid);
-    if (getgroups(0, nullptr) != 0) return err("supplementary groups remain after setgroups(0)");
+        return err(ErrorKind::internal, "ids are not %u/%u after the drop", uid, gid);
+    if (getgroups(0, nullptr) != 0)
+        return err(ErrorKind::internal, "supplementary groups remain after setgroups(0)");
     // Root must be gone for good.
     if (setuid(0) == 0 || seteuid(0) == 0 || setgid(0) == 0)
-        return err("could regain root after dropping to %u", uid);
+        return err(ErrorKind::internal, "could regain root after dropping to %u", uid);
     if (pdeath != 0) {
         if (prctl(PR_SET_PDEATHSIG, pdeath, 0, 0, 0) != 0)
-            return err("prctl(PR_SET_PDEATHSIG): %s", strerror(errno));
+            return err(ErrorKind::io, "prctl(PR_SET_PDEATHSIG): %s", strerror(errno));
         if (getppid() != parent)
-            return err("the parent exited while the child dropped to its user");
+            return err(ErrorKind::peer_closed,
+                       "the parent exited while the child dropped to its user");
     }
     return {};
 }
@@ -175,7 +181,7 @@ Result<int> restrict_with_landlock(const LandlockPolicy& policy) {
     long abi = syscall(SYS_landlock_create_ruleset, nullptr, 0, kLandlockCreateRulesetVersion);
     if (abi < 0) {
         if (errno == ENOSYS || errno == EOPNOTSUPP) return 0;  // not built in, or disabled
-        return err("landlock_create_ruleset(VERSION): %s", strerror(errno));
+        return err(ErrorKind::io, "landlock_create_ruleset(VERSION): %s", strerror(errno));
     }
     // Best effort per ABI: some kernels claim a version without all of its
     // rights (EINVAL); step down until one is accepted.
@@ -186,37 +192,38 @@ Result<int> restrict_with_landlock(const LandlockPolicy& policy) {
         LandlockRulesetAttr attr = landlock_attr(used, policy, size);
         fd = static_cast<int>(syscall(SYS_landlock_create_ruleset, &attr, size, 0));
         if (fd >= 0) break;
-        if (errno != EINVAL) return err("landlock_create_ruleset: %s", strerror(errno));
+        if (errno != EINVAL)
+            return err(ErrorKind::io, "landlock_create_ruleset: %s", strerror(errno));
     }
-    if (fd < 0) return err("landlock_create_ruleset: no ABI version was accepted");
+    if (fd < 0) return err(ErrorKind::io, "landlock_create_ruleset: no ABI version was accepted");
     // No rule is added: every handled right is denied everywhere.
     long rc = syscall(SYS_landlock_restrict_self, fd, 0);
     int saved = errno;
     close(fd);
-    if (rc != 0) return err("landlock_restrict_self: %s", strerror(saved));
+    if (rc != 0) return err(ErrorKind::io, "landlock_restrict_self: %s", strerror(saved));
     return used;
 }
 
 Result<rlim_t> set_limits(rlim_t max_fds) {
     const rlimit zero{0, 0};
     if (setrlimit(RLIMIT_NPROC, &zero) != 0)
-        return err("setrlimit(RLIMIT_NPROC, 0): %s", strerror(errno));
+        return err(ErrorKind::io, "setrlimit(RLIMIT_NPROC, 0): %s", strerror(errno));
     if (setrlimit(RLIMIT_CORE, &zero) != 0)
-        return err("setrlimit(RLIMIT_CORE, 0): %s", strerror(errno));
+        return err(ErrorKind::io, "setrlimit(RLIMIT_CORE, 0): %s", strerror(errno));
     rlimit cur{};
     if (getrlimit(RLIMIT_NOFILE, &cur) != 0)
-        return err("getrlimit(RLIMIT_NOFILE): %s", strerror(errno));
+        return err(ErrorKind::io, "getrlimit(RLIMIT_NOFILE): %s", strerror(errno));
     rlim_t n = std::min(max_fds, cur.rlim_max);
     const rlimit files{n, n};
     if (setrlimit(RLIMIT_NOFILE, &files) != 0)
-        return err("setrlimit(RLIMIT_NOFILE, %llu): %s", static_cast<unsigned long long>(n),
-                   strerror(errno));
+        return err(ErrorKind::io, "setrlimit(RLIMIT_NOFILE, %llu): %s",
+                   static_cast<unsigned long long>(n), strerror(errno));
     return n;
 }
 
 Result<size_t> install_seccomp(const std::vector<AllowedCall>& allowed) {
     scmp_filter_ctx ctx = seccomp_init(SCMP_ACT_KILL_PROCESS);
-    if (ctx == nullptr) return err("seccomp_init failed");
+    if (ctx == nullptr) return err(ErrorKind::io, "seccomp_init failed");
     // Other architectures (i386 through int 0x80, x32) hit the default
     // "bad architecture" action of libseccomp, which also kills.
     auto fail = [&](Error e) {
@@ -225,7 +232,8 @@ Result<size_t> install_seccomp(const std::vector<AllowedCall>& allowed) {
     };
     for (const AllowedCall& call : allowed) {
         int nr = seccomp_syscall_resolve_name(call.name);
-        if (nr == __NR_SCMP_ERROR) return fail(err("unknown system call \"%s\"", call.name));
+        if (nr == __NR_SCMP_ERROR)
+            return fail(err(ErrorKind::internal, "unknown system call \"%s\"", call.name));
         std::vector<scmp_arg_cmp> cmps;
         for (const ArgCheck& c : call.args) {
             scmp_arg_cmp cmp{};
@@ -242,9 +250,12 @@ Result<size_t> install_seccomp(const std::vector<AllowedCall>& allowed) {
         }
         int rc = seccomp_rule_add_array(ctx, SCMP_ACT_ALLOW, nr, static_cast<unsigned>(cmps.size()),
                                         cmps.data());
-        if (rc < 0) return fail(err("seccomp rule for %s: %s", call.name, strerror(-rc)));
+        if (rc < 0)
+            return fail(
+                err(ErrorKind::internal, "seccomp rule for %s: %s", call.name, strerror(-rc)));
     }
-    if (int rc = seccomp_load(ctx); rc < 0) return fail(err("seccomp_load: %s", strerror(-rc)));
+    if (int rc = seccomp_load(ctx); rc < 0)
+        return fail(err(ErrorKind::io, "seccomp_load: %s", strerror(-rc)));
     seccomp_release(ctx);
     return allowed.size();
 }

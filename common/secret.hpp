@@ -6,11 +6,39 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <span>
 #include <utility>
 #include <vector>
 
 namespace tlsward {
+
+// An allocator that wipes every block it frees. A std::vector on it may
+// grow (each reallocation frees the old block wiped) and needs no care
+// when it goes: for the buffers secrets pass through on their way (IPC
+// encodings, received messages, send queues). SecretBytes below is for
+// holding a secret itself.
+template <class T>
+struct WipingAllocator {
+    using value_type = T;
+
+    WipingAllocator() = default;
+    template <class U>
+    WipingAllocator(const WipingAllocator<U>&) noexcept {}  // NOLINT(google-explicit-constructor)
+
+    T* allocate(size_t n) { return std::allocator<T>().allocate(n); }
+    void deallocate(T* p, size_t n) noexcept {
+        OPENSSL_cleanse(p, n * sizeof(T));
+        std::allocator<T>().deallocate(p, n);
+    }
+    template <class U>
+    bool operator==(const WipingAllocator<U>&) const noexcept {
+        return true;
+    }
+};
+
+// Bytes wiped whenever their memory is freed, however often they grew.
+using SecureBytes = std::vector<uint8_t, WipingAllocator<uint8_t>>;
 
 class SecretBytes {
 public:

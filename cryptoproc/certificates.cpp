@@ -58,7 +58,7 @@ bool host_matches(std::string_view pattern, std::string_view host) {
 
 Result<std::vector<X509Ptr>> read_pem_chain(const std::string& pem) {
     BioPtr bio = memory_bio(pem.data(), pem.size());
-    if (!bio) return err("BIO_new_mem_buf: %s", openssl_errors().c_str());
+    if (!bio) return err(ErrorKind::internal, "BIO_new_mem_buf: %s", openssl_errors().c_str());
     std::vector<X509Ptr> chain;
     for (;;) {
         X509Ptr cert(PEM_read_bio_X509(bio.get(), nullptr, no_passphrase, nullptr));
@@ -72,7 +72,7 @@ Result<std::vector<X509Ptr>> read_pem_chain(const std::string& pem) {
         !chain.empty()) {
         ERR_clear_error();
     } else if (e != 0 || chain.empty()) {
-        return err("certificate chain: %s",
+        return err(ErrorKind::config, "certificate chain: %s",
                    chain.empty() && e == 0 ? "no certificate in PEM" : openssl_errors().c_str());
     }
     return chain;
@@ -80,10 +80,11 @@ Result<std::vector<X509Ptr>> read_pem_chain(const std::string& pem) {
 
 Result<EvpPkeyPtr> read_pem_key(const SecretBytes& pem) {
     BioPtr bio = memory_bio(pem.data(), pem.size());
-    if (!bio) return err("BIO_new_mem_buf: %s", openssl_errors().c_str());
+    if (!bio) return err(ErrorKind::internal, "BIO_new_mem_buf: %s", openssl_errors().c_str());
     EvpPkeyPtr key(PEM_read_bio_PrivateKey(bio.get(), nullptr, no_passphrase, nullptr));
     if (!key)
-        return err("private key (encrypted keys are not supported): %s", openssl_errors().c_str());
+        return err(ErrorKind::config, "private key (encrypted keys are not supported): %s",
+                   openssl_errors().c_str());
     return key;
 }
 
@@ -101,22 +102,26 @@ Result<CertificateSet> CertificateSet::build(const std::vector<CertificateSpec>&
         CertificateEntry e;
         e.leaf = std::move(chain->front());
         if (X509_check_private_key(e.leaf.get(), key->get()) != 1)
-            return where(err("the private key does not match the leaf certificate: %s",
+            return where(err(ErrorKind::config,
+                             "the private key does not match the leaf certificate: %s",
                              openssl_errors().c_str()));
         e.key_type = EVP_PKEY_get_base_id(key->get());
         e.key = std::move(*key);
         e.chain.reset(sk_X509_new_null());
-        if (!e.chain) return where(err("sk_X509_new_null: %s", openssl_errors().c_str()));
+        if (!e.chain)
+            return where(
+                err(ErrorKind::internal, "sk_X509_new_null: %s", openssl_errors().c_str()));
         for (size_t j = 1; j < chain->size(); ++j) {
             if (sk_X509_push(e.chain.get(), (*chain)[j].get()) <= 0)
-                return where(err("sk_X509_push: %s", openssl_errors().c_str()));
+                return where(
+                    err(ErrorKind::internal, "sk_X509_push: %s", openssl_errors().c_str()));
             (void)(*chain)[j].release();  // the stack owns it now
         }
         for (const std::string& n : spec.names) {
             std::string host;
             bool wildcard = n.rfind("*.", 0) == 0;
             if (!normalize_host_name(wildcard ? std::string_view(n).substr(2) : n, host))
-                return where(err("\"%s\" is not a server name", n.c_str()));
+                return where(err(ErrorKind::config, "\"%s\" is not a server name", n.c_str()));
             std::string name = wildcard ? "*." + host : host;
             if (std::find(e.names.begin(), e.names.end(), name) == e.names.end())
                 e.names.push_back(std::move(name));
@@ -124,7 +129,7 @@ Result<CertificateSet> CertificateSet::build(const std::vector<CertificateSpec>&
         e.ocsp_der = spec.ocsp_der;
         set.entries_.push_back(std::move(e));
     }
-    if (set.entries_.empty()) return err("no certificate");
+    if (set.entries_.empty()) return err(ErrorKind::protocol, "no certificate");
 
     // Every name with the certificates that carry it, at most one per key type.
     std::map<std::string, std::vector<size_t>> by_name;
@@ -133,11 +138,11 @@ Result<CertificateSet> CertificateSet::build(const std::vector<CertificateSpec>&
             std::vector<size_t>& members = by_name[n];
             for (size_t other : members)
                 if (set.entries_[other].key_type == set.entries_[i].key_type)
-                    return err(
-                        "certificates %zu and %zu both serve \"%s\" with a %s key (one "
-                        "certificate per key type and name)",
-                        other + 1, i + 1, n.c_str(),
-                        EVP_PKEY_get0_type_name(set.entries_[i].key.get()));
+                    return err(ErrorKind::config,
+                               "certificates %zu and %zu both serve \"%s\" with a %s key (one "
+                               "certificate per key type and name)",
+                               other + 1, i + 1, n.c_str(),
+                               EVP_PKEY_get0_type_name(set.entries_[i].key.get()));
             members.push_back(i);
         }
     }
@@ -151,6 +156,7 @@ Result<CertificateSet> CertificateSet::build(const std::vector<CertificateSpec>&
         for (size_t other : default_members)
             if (set.entries_[other].key_type == set.entries_[i].key_type)
                 return err(
+                    ErrorKind::config,
                     "certificates %zu and %zu both have a %s key for the default server name "
                     "(one certificate per key type and name)",
                     other + 1, i + 1, EVP_PKEY_get0_type_name(set.entries_[i].key.get()));
@@ -190,23 +196,23 @@ Status CertificateSet::install_default(SSL_CTX* ctx) const {
     for (size_t i : groups_.at(0).members) {
         const CertificateEntry& e = entries_[i];
         if (SSL_CTX_use_cert_and_key(ctx, e.leaf.get(), e.key.get(), e.chain.get(), 1) != 1)
-            return err("certificate %zu: SSL_CTX_use_cert_and_key: %s", i + 1,
+            return err(ErrorKind::config, "certificate %zu: SSL_CTX_use_cert_and_key: %s", i + 1,
                        openssl_errors().c_str());
     }
     if (SSL_CTX_check_private_key(ctx) != 1)
-        return err("the private key does not match the leaf certificate: %s",
+        return err(ErrorKind::config, "the private key does not match the leaf certificate: %s",
                    openssl_errors().c_str());
     if (has_remote_keys()) SSL_CTX_set_mode(ctx, SSL_MODE_ASYNC);
     return {};
 }
 
 Status CertificateSet::select(SSL* ssl, size_t group) const {
-    if (group >= groups_.size()) return err("no certificate group %zu", group);
+    if (group >= groups_.size()) return err(ErrorKind::internal, "no certificate group %zu", group);
     SSL_certs_clear(ssl);
     for (size_t i : groups_[group].members) {
         const CertificateEntry& e = entries_[i];
         if (SSL_use_cert_and_key(ssl, e.leaf.get(), e.key.get(), e.chain.get(), 1) != 1)
-            return err("certificate %zu: SSL_use_cert_and_key: %s", i + 1,
+            return err(ErrorKind::internal, "certificate %zu: SSL_use_cert_and_key: %s", i + 1,
                        openssl_errors().c_str());
     }
     return {};

@@ -4,8 +4,6 @@
 
 #include <sys/socket.h>
 
-#include <openssl/crypto.h>
-
 #include <array>
 #include <cstring>
 #include <string_view>
@@ -25,7 +23,7 @@ constexpr std::string_view kSuffix = ".invalid";
 // Writes one raw frame straight to the channel's socket (bypassing the
 // codec, which would not write a broken frame), with `fds` copies of the
 // channel's own fd attached.
-void send_raw(int sock, std::vector<uint8_t> frame, int fds) {
+void send_raw(int sock, SecureBytes frame, int fds) {
     msghdr msg{};
     iovec iov{frame.data(), frame.size()};
     msg.msg_iov = &iov;
@@ -45,13 +43,13 @@ void send_raw(int sock, std::vector<uint8_t> frame, int fds) {
         LOG_WARN("event=fault_injection reason=\"sendmsg: %s\"", std::strerror(errno));
 }
 
-std::vector<uint8_t> frame(ipc::MsgType type, uint64_t id, std::span<const uint8_t> body,
-                           uint32_t length_field) {
+SecureBytes frame(ipc::MsgType type, uint64_t id, std::span<const uint8_t> body,
+                  uint32_t length_field) {
     ipc::Header h;
     h.type = type;
     h.body_length = length_field;
     h.request_id = id;
-    std::vector<uint8_t> f(ipc::kHeaderSize);
+    SecureBytes f(ipc::kHeaderSize);
     ipc::encode_header(h, f.data());
     f.insert(f.end(), body.begin(), body.end());
     return f;
@@ -76,7 +74,9 @@ bool misbehave(ipc::UvChannel& netproc, uint64_t job_id, const ipc::HandshakeDon
         leak_on_purpose();
         return false;  // and answer normally
     }
-    std::vector<uint8_t> body = ipc::encode_body(done);
+    auto encoded = ipc::encode_body(done);
+    if (!encoded) return false;  // answered normally, which reports it
+    const SecureBytes& body = encoded.value();
     auto len = static_cast<uint32_t>(body.size());
     LOG_WARN("event=fault_injection job=%llu mode=%.*s", static_cast<unsigned long long>(job_id),
              static_cast<int>(mode.size()), mode.data());
@@ -88,20 +88,18 @@ bool misbehave(ipc::UvChannel& netproc, uint64_t job_id, const ipc::HandshakeDon
         auto other = ipc::decode_body<ipc::HandshakeDone>(body);
         if (!other) return false;
         other->conn_id = job_id + (1ULL << 40);
-        std::vector<uint8_t> wrong = ipc::encode_body(other.value());
+        auto wrong = ipc::encode_body(other.value());
         netproc.send(ipc::MsgType::hs_done, other->conn_id, wrong);
-        OPENSSL_cleanse(wrong.data(), wrong.size());
     } else if (mode == "length") {
         send_raw(netproc.fd(),
                  frame(ipc::MsgType::hs_done, job_id, std::span(body).first(20), 60000), 0);
     } else if (mode == "fds") {
         send_raw(netproc.fd(), frame(ipc::MsgType::hs_done, job_id, body, len), 3);
     } else if (mode == "type") {
-        netproc.send(ipc::MsgType::np_status, job_id, body);
+        netproc.send(ipc::MsgType::np_status, job_id, std::span<const uint8_t>(body));
     } else {
         return false;
     }
-    OPENSSL_cleanse(body.data(), body.size());
     return true;
 }
 

@@ -25,15 +25,18 @@ Status check_lent_socket(int fd) {
     int type = 0;
     socklen_t len = sizeof type;
     if (getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &len) != 0)
-        return errno == ENOTSOCK ? err("the lent fd is not a socket")
-                                 : err("getsockopt(SO_TYPE) of the lent fd: %s", strerror(errno));
-    if (type != SOCK_STREAM) return err("the lent socket is not a stream socket");
+        return errno == ENOTSOCK
+                   ? err(ErrorKind::protocol, "the lent fd is not a socket")
+                   : err(ErrorKind::io, "getsockopt(SO_TYPE) of the lent fd: %s", strerror(errno));
+    if (type != SOCK_STREAM)
+        return err(ErrorKind::protocol, "the lent socket is not a stream socket");
     // Every recv and send here says MSG_DONTWAIT and nothing changes the
     // flags of the description netproc shares with us; netproc makes every
     // socket non-blocking, so a blocking one is not what it meant to lend.
     int fl = fcntl(fd, F_GETFL);
-    if (fl < 0) return err("fcntl(F_GETFL) of the lent socket: %s", strerror(errno));
-    if ((fl & O_NONBLOCK) == 0) return err("the lent socket is blocking (netproc sets O_NONBLOCK)");
+    if (fl < 0) return err(ErrorKind::io, "fcntl(F_GETFL) of the lent socket: %s", strerror(errno));
+    if ((fl & O_NONBLOCK) == 0)
+        return err(ErrorKind::protocol, "the lent socket is blocking (netproc sets O_NONBLOCK)");
     return {};
 }
 
@@ -49,19 +52,19 @@ Result<std::unique_ptr<Handshake>> Handshake::create(uv_loop_t* loop, FdPoller* 
                                                      const ServiceContext& service,
                                                      const HandshakeRequest& request, UniqueFd fd,
                                                      Completion done) {
-    if (!service.ctx) return err("%s", service.unsupported.c_str());
+    if (!service.ctx) return err(ErrorKind::config, "%s", service.unsupported.c_str());
     if (auto s = check_lent_socket(fd.get()); !s) return s.error();
     std::unique_ptr<Handshake> hs(
         new Handshake(loop, service, request, std::move(fd), std::move(done)));
     SSL* ssl = hs->ssl_.get();
-    if (!ssl) return err("SSL_new: %s", openssl_errors().c_str());
+    if (!ssl) return err(ErrorKind::internal, "SSL_new: %s", openssl_errors().c_str());
 
     BIO* rbio = BIO_new(BIO_s_mem());
     BIO* wbio = BIO_new(BIO_s_mem());
     if (!rbio || !wbio) {
         BIO_free(rbio);
         BIO_free(wbio);
-        return err("BIO_new(BIO_s_mem): %s", openssl_errors().c_str());
+        return err(ErrorKind::internal, "BIO_new(BIO_s_mem): %s", openssl_errors().c_str());
     }
     // An empty read BIO means "wait for more", not end of stream.
     BIO_set_mem_eof_return(rbio, -1);

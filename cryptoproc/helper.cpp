@@ -3,8 +3,6 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 
-#include <openssl/crypto.h>
-
 #include <cerrno>
 #include <cstring>
 #include <type_traits>
@@ -41,29 +39,23 @@ const char* role_name(ipc::TlsRole r) {
     return r == ipc::TlsRole::server ? "server" : "client";
 }
 
-const char* version_name(uint16_t v) {
-    return v == kTls13 ? "TLSv1.3" : v == kTls12 ? "TLSv1.2" : "?";
-}
-
 Status check_channel_fd(int fd) {
     struct stat st {};
-    if (fstat(fd, &st) != 0) return err("fstat: %s", strerror(errno));
+    if (fstat(fd, &st) != 0) return err(ErrorKind::io, "fstat: %s", strerror(errno));
     int type = 0;
     socklen_t len = sizeof type;
     if (!S_ISSOCK(st.st_mode) || getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &len) != 0 ||
         type != SOCK_SEQPACKET)
-        return err("the fd is not a SOCK_SEQPACKET socket");
+        return err(ErrorKind::protocol, "the fd is not a SOCK_SEQPACKET socket");
     return {};
 }
 
-// Encodes a body that may hold secrets and wipes the encoding once sent
-// (UvChannel wipes its own queued copy).
+// Encodes and sends a body (its encoding wipes itself when freed). False
+// when the body could not be encoded (UvChannel logs it; the channel
+// stays up) or the channel failed.
 template <class T>
 bool send_body(ipc::UvChannel& ch, uint64_t request_id, const T& body) {
-    std::vector<uint8_t> bytes = ipc::encode_body(body);
-    bool ok = ch.send(T::kType, request_id, bytes);
-    OPENSSL_cleanse(bytes.data(), bytes.size());
-    return ok;
+    return ch.send(T::kType, request_id, ipc::encode_body(body));
 }
 
 }  // namespace
@@ -98,14 +90,11 @@ const Helper::PeerSpec Helper::kPeers[] = {
 // ---------------------------------------------------------------------------
 
 JobTable::JobTable(uv_loop_t* loop, FdPoller* poller, uint32_t helper_generation)
-    : loop_(loop),
-      poller_(poller),
-      generation_(helper_generation),
-      reaper_(loop, [this] { graveyard_.clear(); }) {}
+    : loop_(loop), poller_(poller), generation_(helper_generation), graveyard_(loop) {}
 
 JobTable::~JobTable() {
     jobs_.clear();
-    graveyard_.clear();
+    graveyard_.flush();
 }
 
 std::optional<ipc::HandshakeFailed> JobTable::start(uint64_t job_id, const ipc::HandshakeJob& job,
@@ -169,7 +158,7 @@ void JobTable::on_done(Handshake& hs, HandshakeResult&& result, const Reply& rep
         LOG_DEBUG(
             "event=handshake_done conn=%llu service=%s version=%s suite=%s ms=%llu "
             "leftover=%zu sni=\"%s\" alpn=\"%s\"",
-            conn, hs.service_name().c_str(), version_name(done->tls_version),
+            conn, hs.service_name().c_str(), tls_version_name(done->tls_version),
             suite ? suite->name : "?", ms, done->leftover.size(), done->sni.c_str(),
             done->alpn.c_str());
     } else {
@@ -191,8 +180,7 @@ void JobTable::on_done(Handshake& hs, HandshakeResult&& result, const Reply& rep
 }
 
 void JobTable::bury(std::unique_ptr<Handshake> hs) {
-    graveyard_.push_back(std::move(hs));
-    if (!reaper_.active()) reaper_.start(0);
+    graveyard_.defer(std::move(hs));
 }
 
 void JobTable::abort_all() {
@@ -216,7 +204,7 @@ void JobTable::expire_all(const std::string& why) {
 Helper::Helper(uv_loop_t* loop, FdPoller* poller, const ChildArgs& args, UniqueFd control)
     : loop_(loop),
       args_(args),
-      channel_reaper_(loop, [this] { reap_channels(); }),
+      dead_channels_(loop),
       jobs_(loop, poller, args.generation),
       drain_timer_(loop, [this] { drain_deadline(); }),
       flush_timer_(loop, [this] {
@@ -236,7 +224,7 @@ Helper::~Helper() {
     jobs_.abort_all();
     netproc_.reset();
     control_.reset();
-    dead_channels_.clear();
+    dead_channels_.flush();
 }
 
 void Helper::dispatch(Peer peer, uint64_t channel_epoch, ipc::Message&& msg) {
@@ -261,17 +249,18 @@ void Helper::dispatch(Peer peer, uint64_t channel_epoch, ipc::Message&& msg) {
                   ipc::msg_type_name(msg.type()), s.message().c_str());
         finish(1);
     } else {
-        drop_netproc(strfmt("%s: %s", ipc::msg_type_name(msg.type()), s.message().c_str()));
+        drop_netproc(context(ipc::msg_type_name(msg.type()), s.error()));
     }
 }
 
 // --- supervisor -> helper ---------------------------------------------------
 
 Status Helper::on_service(ipc::Message& msg) {
-    if (configured_) return err("service configuration after CP_CONFIG_DONE");
+    if (configured_) return err(ErrorKind::protocol, "service configuration after CP_CONFIG_DONE");
     auto m = ipc::decode_message<ipc::CpService>(msg);
     if (!m) return m.error();
-    if (pending_services_.count(m->id)) return err("service id %u sent twice", m->id);
+    if (pending_services_.count(m->id))
+        return err(ErrorKind::protocol, "service id %u sent twice", m->id);
     ServiceSpec& spec = pending_services_[m->id];
     spec.id = m->id;
     spec.name = m->name;
@@ -282,12 +271,13 @@ Status Helper::on_service(ipc::Message& msg) {
 }
 
 Status Helper::on_certificate(ipc::Message& msg) {
-    if (configured_) return err("certificate after CP_CONFIG_DONE");
+    if (configured_) return err(ErrorKind::protocol, "certificate after CP_CONFIG_DONE");
     auto m = ipc::decode_message<ipc::CpCertificate>(msg);
     if (!m) return m.error();
     auto it = pending_services_.find(m->service_id);
     if (it == pending_services_.end())
-        return err("certificate for service id %u, which was not declared", m->service_id);
+        return err(ErrorKind::protocol, "certificate for service id %u, which was not declared",
+                   m->service_id);
     it->second.certificates.push_back(CertificateSpec{std::move(m->chain_pem),
                                                       std::move(m->key_pem), std::move(m->names),
                                                       std::move(m->ocsp_der)});
@@ -295,19 +285,20 @@ Status Helper::on_certificate(ipc::Message& msg) {
 }
 
 Status Helper::on_trust(ipc::Message& msg) {
-    if (configured_) return err("trust material after CP_CONFIG_DONE");
+    if (configured_) return err(ErrorKind::protocol, "trust material after CP_CONFIG_DONE");
     auto m = ipc::decode_message<ipc::CpTrust>(msg);
     if (!m) return m.error();
     auto it = pending_services_.find(m->service_id);
     if (it == pending_services_.end())
-        return err("trust material for service id %u, which was not declared", m->service_id);
+        return err(ErrorKind::protocol, "trust material for service id %u, which was not declared",
+                   m->service_id);
     ServiceSpec& spec = it->second;
     std::vector<uint8_t>& to = m->kind == ipc::TrustKind::client_ca   ? spec.client_ca_der
                                : m->kind == ipc::TrustKind::server_ca ? spec.server_ca_der
                                                                       : spec.crl_der;
     if (to.size() + m->der.size() > kMaxTrustBytes)
-        return err("trust material for service id %u exceeds %zu bytes", m->service_id,
-                   kMaxTrustBytes);
+        return err(ErrorKind::protocol, "trust material for service id %u exceeds %zu bytes",
+                   m->service_id, kMaxTrustBytes);
     to.insert(to.end(), m->der.begin(), m->der.end());
     return {};
 }
@@ -325,11 +316,12 @@ Status Helper::on_ticket_keys(ipc::Message& msg) {
 }
 
 Status Helper::on_config_done(ipc::Message& msg) {
-    if (configured_) return err("CP_CONFIG_DONE twice");
+    if (configured_) return err(ErrorKind::protocol, "CP_CONFIG_DONE twice");
     auto m = ipc::decode_message<ipc::CpConfigDone>(msg);
     if (!m) return m.error();
     if (m->generation != args_.generation || m->slot != args_.slot)
-        return err("configuration for generation %u slot %u, this helper is generation %u slot %u",
+        return err(ErrorKind::protocol,
+                   "configuration for generation %u slot %u, this helper is generation %u slot %u",
                    m->generation, m->slot, args_.generation, args_.slot);
     // The key PEMs are wiped when the specs go, whatever the outcome.
     std::map<uint32_t, ServiceSpec> specs = std::move(pending_services_);
@@ -357,7 +349,7 @@ Status Helper::on_config_done(ipc::Message& msg) {
 }
 
 Status Helper::on_netproc_channel(ipc::Message& msg) {
-    if (!configured_) return err("CP_NETPROC_CHANNEL before CP_CONFIG_DONE");
+    if (!configured_) return err(ErrorKind::protocol, "CP_NETPROC_CHANNEL before CP_CONFIG_DONE");
     auto m = ipc::decode_message<ipc::CpNetprocChannel>(msg);
     if (!m) return m.error();
     UniqueFd fd = msg.take_fd();
@@ -367,8 +359,7 @@ Status Helper::on_netproc_channel(ipc::Message& msg) {
         LOG_INFO("event=netproc_channel_replaced aborted_jobs=%zu", jobs_.in_flight());
         jobs_.abort_all();
         netproc_->close();
-        dead_channels_.push_back(std::move(netproc_));
-        if (!channel_reaper_.active()) channel_reaper_.start(0);
+        dead_channels_.defer(std::move(netproc_));
     }
     uint64_t epoch = ++netproc_epoch_;
     netproc_failure_logged_ = false;
@@ -376,7 +367,7 @@ Status Helper::on_netproc_channel(ipc::Message& msg) {
         loop_, std::move(fd), "netproc",
         [this, epoch](ipc::Message&& m) { dispatch(Peer::netproc, epoch, std::move(m)); },
         [this, epoch](const Error& e) {
-            if (epoch == netproc_epoch_) drop_netproc(e.message);
+            if (epoch == netproc_epoch_) drop_netproc(e);
         });
     LOG_INFO("event=netproc_channel epoch=%llu", static_cast<unsigned long long>(epoch));
     maybe_drained();
@@ -415,7 +406,8 @@ Status Helper::on_handshake(ipc::Message& msg) {
     if (!job) return job.error();
     uint64_t job_id = msg.request_id();
     if (jobs_.contains(job_id))
-        return err("job id %llu is already in flight", static_cast<unsigned long long>(job_id));
+        return err(ErrorKind::protocol, "job id %llu is already in flight",
+                   static_cast<unsigned long long>(job_id));
     auto it = services_.find(job->service_id);
     const ServiceContext* service = it == services_.end() ? nullptr : it->second.get();
     uint64_t epoch = netproc_epoch_;
@@ -437,32 +429,41 @@ void Helper::reply(uint64_t epoch, uint64_t job_id, HandshakeResult&& result) {
             return;
         }
 #endif
-        std::visit([&](const auto& body) { send_body(*netproc_, job_id, body); }, result);
+        // The detail is informational and may hold OpenSSL's whole error
+        // queue: cut here to what the field carries (ipc::kMaxString).
+        if (auto* f = std::get_if<ipc::HandshakeFailed>(&result))
+            f->detail = ipc::bounded_text(std::move(f->detail));
+        bool sent = std::visit([&](const auto& body) { return send_body(*netproc_, job_id, body); },
+                               result);
+        // An answer that did not fit its message still answers the job.
+        if (!sent && !netproc_->failed())
+            send_body(*netproc_, job_id,
+                      ipc::HandshakeFailed{ipc::FailReason::internal, 0,
+                                           "the helper's answer did not fit its message"});
     }
     maybe_drained();
 }
 
-void Helper::drop_netproc(const std::string& why) {
+void Helper::drop_netproc(const Error& why) {
     if (!netproc_) return;
     if (!netproc_failure_logged_) {
         // netproc closing with nothing in flight is a shutdown or a netproc
         // restart the supervisor reports; only lost handshakes are news.
-        if (why == ipc::kPeerClosed && jobs_.in_flight() == 0)
+        if (why.kind == ErrorKind::peer_closed && jobs_.in_flight() == 0)
             LOG_INFO("event=netproc_channel_closed aborted_jobs=0");
         else
-            LOG_WARN("event=netproc_channel_failed reason=\"%s\" aborted_jobs=%zu", why.c_str(),
-                     jobs_.in_flight());
+            LOG_WARN("event=netproc_channel_failed reason=\"%s\" aborted_jobs=%zu",
+                     why.message.c_str(), jobs_.in_flight());
     }
     netproc_failure_logged_ = true;
     jobs_.abort_all();
     netproc_->close();
-    dead_channels_.push_back(std::move(netproc_));
-    if (!channel_reaper_.active()) channel_reaper_.start(0);
+    dead_channels_.defer(std::move(netproc_));
     maybe_drained();
 }
 
 void Helper::on_control_failed(const Error& e) {
-    if (e.message == ipc::kPeerClosed) {
+    if (e.kind == ErrorKind::peer_closed) {
         LOG_INFO("event=exit reason=\"supervisor closed the control channel\"");
         finish(0);
     } else {
@@ -497,10 +498,6 @@ void Helper::finish(int code) {
         return;
     }
     uv_stop(loop_);
-}
-
-void Helper::reap_channels() {
-    dead_channels_.clear();
 }
 
 }  // namespace tlsward::cryptoproc

@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "common/child_bootstrap.hpp"
+#include "common/deferred_delete.hpp"
 #include "common/result.hpp"
 #include "common/unique_fd.hpp"
 #include "common/uv_handles.hpp"
@@ -66,8 +67,7 @@ private:
     FdPoller* poller_;
     uint32_t generation_;
     std::unordered_map<uint64_t, std::unique_ptr<Handshake>> jobs_;
-    std::vector<std::unique_ptr<Handshake>> graveyard_;
-    UvTimer reaper_;
+    DeferredDelete<Handshake> graveyard_;
     HandshakeCounters counters_;
 };
 
@@ -114,12 +114,11 @@ private:
     Status on_handshake(ipc::Message& msg);
 
     void on_control_failed(const Error& e);
-    void drop_netproc(const std::string& why);
+    void drop_netproc(const Error& why);
     void reply(uint64_t epoch, uint64_t job_id, HandshakeResult&& result);
     void maybe_drained();
     void drain_deadline();
     void finish(int code);
-    void reap_channels();
 
     uv_loop_t* loop_;
     ChildArgs args_;
@@ -127,8 +126,7 @@ private:
     std::unique_ptr<ipc::UvChannel> netproc_;
     uint64_t netproc_epoch_ = 0;
     bool netproc_failure_logged_ = false;
-    std::vector<std::unique_ptr<ipc::UvChannel>> dead_channels_;
-    UvTimer channel_reaper_;
+    DeferredDelete<ipc::UvChannel> dead_channels_;
 
     std::map<uint32_t, ServiceSpec> pending_services_;
     std::map<uint32_t, std::unique_ptr<ServiceContext>> services_;

@@ -6,6 +6,7 @@
 
 #include <cstring>
 
+#include "common/hex.hpp"
 #include "common/openssl_error.hpp"
 #include "common/tls_suites.hpp"
 #include "cryptoproc/openssl_ptr.hpp"
@@ -37,25 +38,6 @@ constexpr std::string_view kServerTraffic = "SERVER_TRAFFIC_SECRET_0";
 constexpr std::string_view kKeyExpansion = "key expansion";
 constexpr size_t kRandomLen = SSL3_RANDOM_SIZE;
 constexpr size_t kMaxPeerIdentity = 1024;
-
-int hex_value(char c) {
-    if (c >= '0' && c <= '9') return c - '0';
-    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-    return -1;
-}
-
-// Decodes hex into out (sized by the caller); false on any bad digit.
-bool decode_hex(std::string_view hex, std::span<uint8_t> out) {
-    if (hex.size() != 2 * out.size()) return false;
-    for (size_t i = 0; i < out.size(); ++i) {
-        int hi = hex_value(hex[2 * i]);
-        int lo = hex_value(hex[2 * i + 1]);
-        if (hi < 0 || lo < 0) return false;
-        out[i] = static_cast<uint8_t>(hi << 4 | lo);
-    }
-    return true;
-}
 
 // The next space-separated field of a key log line.
 std::string_view next_field(std::string_view& rest) {
@@ -94,12 +76,15 @@ Status key_export_init() {
     Algorithms& a = algorithms();
     if (a.tls1_prf) return {};
     a.tls1_prf.reset(EVP_KDF_fetch(nullptr, OSSL_KDF_NAME_TLS1_PRF, nullptr));
-    if (!a.tls1_prf) return err("EVP_KDF_fetch(TLS1-PRF): %s", openssl_errors().c_str());
+    if (!a.tls1_prf)
+        return err(ErrorKind::internal, "EVP_KDF_fetch(TLS1-PRF): %s", openssl_errors().c_str());
     a.sha256.reset(EVP_MD_fetch(nullptr, "SHA256", nullptr));
     a.sha384.reset(EVP_MD_fetch(nullptr, "SHA384", nullptr));
-    if (!a.sha256 || !a.sha384) return err("EVP_MD_fetch(SHA2): %s", openssl_errors().c_str());
+    if (!a.sha256 || !a.sha384)
+        return err(ErrorKind::internal, "EVP_MD_fetch(SHA2): %s", openssl_errors().c_str());
     a.capture_index = SSL_get_ex_new_index(0, nullptr, nullptr, nullptr, nullptr);
-    if (a.capture_index < 0) return err("SSL_get_ex_new_index: %s", openssl_errors().c_str());
+    if (a.capture_index < 0)
+        return err(ErrorKind::internal, "SSL_get_ex_new_index: %s", openssl_errors().c_str());
     // What the TLS callbacks use, fetched now too (before the sandbox).
     if (auto s = peer_verify_init(); !s) return s;
     return session_tickets_init();
@@ -107,9 +92,9 @@ Status key_export_init() {
 
 Status KeyCapture::attach(SSL* ssl) {
     int idx = algorithms().capture_index;
-    if (idx < 0) return err("key_export_init was not called");
+    if (idx < 0) return err(ErrorKind::internal, "key_export_init was not called");
     if (SSL_set_ex_data(ssl, idx, this) != 1)
-        return err("SSL_set_ex_data: %s", openssl_errors().c_str());
+        return err(ErrorKind::internal, "SSL_set_ex_data: %s", openssl_errors().c_str());
     return {};
 }
 
@@ -124,14 +109,14 @@ void KeyCapture::on_line(std::string_view line, std::span<const uint8_t> client_
     std::string_view secret_hex = next_field(rest);
     uint8_t random[kRandomLen];
     bool ok = rest.empty();  // exactly three fields
-    ok = ok && decode_hex(random_hex, random);
+    ok = ok && hex_decode(random_hex, random);
     ok = ok &&
          (client_random.empty() || (client_random.size() == kRandomLen &&
                                     std::memcmp(random, client_random.data(), kRandomLen) == 0));
     ok = ok && secret_hex.size() % 2 == 0 && !secret_hex.empty() &&
          secret_hex.size() / 2 <= kMaxHashLen;
     SecretBytes secret(ok ? secret_hex.size() / 2 : 0);
-    ok = ok && decode_hex(secret_hex, secret.span());
+    ok = ok && hex_decode(secret_hex, secret.span());
     if (!ok || !target->empty()) {
         malformed_ = true;
         return;
@@ -158,7 +143,7 @@ Result<SecretBytes> tls12_key_block(const char* digest, std::span<const uint8_t>
                                     std::span<const uint8_t> server_random,
                                     std::span<const uint8_t> client_random, size_t length) {
     Algorithms& a = algorithms();
-    if (!a.tls1_prf) return err("key_export_init was not called");
+    if (!a.tls1_prf) return err(ErrorKind::internal, "key_export_init was not called");
     std::vector<uint8_t> seed;
     seed.reserve(kKeyExpansion.size() + server_random.size() + client_random.size());
     seed.insert(seed.end(), kKeyExpansion.begin(), kKeyExpansion.end());
@@ -166,7 +151,8 @@ Result<SecretBytes> tls12_key_block(const char* digest, std::span<const uint8_t>
     seed.insert(seed.end(), client_random.begin(), client_random.end());
 
     EvpKdfCtxPtr kctx(EVP_KDF_CTX_new(a.tls1_prf.get()));
-    if (!kctx) return err("EVP_KDF_CTX_new(TLS1-PRF): %s", openssl_errors().c_str());
+    if (!kctx)
+        return err(ErrorKind::internal, "EVP_KDF_CTX_new(TLS1-PRF): %s", openssl_errors().c_str());
     OSSL_PARAM params[] = {
         OSSL_PARAM_construct_utf8_string(OSSL_KDF_PARAM_DIGEST, const_cast<char*>(digest), 0),
         OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_SECRET,
@@ -176,7 +162,8 @@ Result<SecretBytes> tls12_key_block(const char* digest, std::span<const uint8_t>
     };
     SecretBytes block(length);
     if (EVP_KDF_derive(kctx.get(), block.data(), block.size(), params) != 1)
-        return err("TLS1-PRF(%s) key expansion: %s", digest, openssl_errors().c_str());
+        return err(ErrorKind::internal, "TLS1-PRF(%s) key expansion: %s", digest,
+                   openssl_errors().c_str());
     return block;
 }
 
@@ -185,16 +172,20 @@ Result<ipc::HandshakeDone> export_handshake(SSL* ssl, const KeyCapture& keys,
     ipc::HandshakeDone d;
     const SSL_CIPHER* cipher = SSL_get_current_cipher(ssl);
     SSL_SESSION* session = SSL_get_session(ssl);
-    if (!cipher || !session) return err("no cipher or session after the handshake");
+    if (!cipher || !session)
+        return err(ErrorKind::internal, "no cipher or session after the handshake");
     int version = SSL_version(ssl);
     uint16_t id = SSL_CIPHER_get_protocol_id(cipher);
     const SuiteInfo* suite = find_suite(id);
-    if (!suite) return err("negotiated suite 0x%04x is not one netproc runs", id);
+    if (!suite)
+        return err(ErrorKind::internal, "negotiated suite 0x%04x is not one netproc runs", id);
     if (suite->version != version)
-        return err("suite %s negotiated with version 0x%04x", suite->name, version);
+        return err(ErrorKind::internal, "suite %s negotiated with version 0x%04x", suite->name,
+                   version);
     const EVP_MD* md = SSL_CIPHER_get_handshake_digest(cipher);
     if (!md || !EVP_MD_is_a(md, suite->digest))
-        return err("suite %s: OpenSSL's handshake digest is not %s", suite->name, suite->digest);
+        return err(ErrorKind::internal, "suite %s: OpenSSL's handshake digest is not %s",
+                   suite->name, suite->digest);
     bool server = SSL_is_server(ssl) == 1;
     d.tls_version = suite->version;
     d.cipher_suite = suite->id;
@@ -209,10 +200,12 @@ Result<ipc::HandshakeDone> export_handshake(SSL* ssl, const KeyCapture& keys,
     d.server_seq = server ? own_next : peer_next;
 
     if (version == TLS1_3_VERSION) {
-        if (keys.malformed()) return err("malformed traffic secret line in the key log");
+        if (keys.malformed())
+            return err(ErrorKind::internal, "malformed traffic secret line in the key log");
         if (keys.client_traffic().size() != suite->hash_len ||
             keys.server_traffic().size() != suite->hash_len)
-            return err("key log gave traffic secrets of %zu/%zu bytes, %s needs %zu",
+            return err(ErrorKind::internal,
+                       "key log gave traffic secrets of %zu/%zu bytes, %s needs %zu",
                        keys.client_traffic().size(), keys.server_traffic().size(), suite->name,
                        suite->hash_len);
         d.client_secret = keys.client_traffic().clone();
@@ -221,12 +214,13 @@ Result<ipc::HandshakeDone> export_handshake(SSL* ssl, const KeyCapture& keys,
         SecretBytes master(SSL_MAX_MASTER_KEY_LENGTH);
         size_t mlen = SSL_SESSION_get_master_key(session, master.data(), master.size());
         if (mlen != SSL_MAX_MASTER_KEY_LENGTH)
-            return err("master secret of %zu bytes (expected %d)", mlen, SSL_MAX_MASTER_KEY_LENGTH);
+            return err(ErrorKind::internal, "master secret of %zu bytes (expected %d)", mlen,
+                       SSL_MAX_MASTER_KEY_LENGTH);
         uint8_t client_random[kRandomLen];
         uint8_t server_random[kRandomLen];
         if (SSL_get_client_random(ssl, client_random, kRandomLen) != kRandomLen ||
             SSL_get_server_random(ssl, server_random, kRandomLen) != kRandomLen)
-            return err("SSL_get_client/server_random returned a short random");
+            return err(ErrorKind::internal, "SSL_get_client/server_random returned a short random");
         auto block = tls12_key_block(suite->digest, master.view(), server_random, client_random,
                                      2 * (suite->key_len + suite->iv_len));
         if (!block) return block.error();
@@ -237,7 +231,7 @@ Result<ipc::HandshakeDone> export_handshake(SSL* ssl, const KeyCapture& keys,
     uint8_t mfl = SSL_SESSION_get_max_fragment_length(session);
     if (mfl != TLSEXT_max_fragment_length_DISABLED) {
         if (mfl < TLSEXT_max_fragment_length_512 || mfl > TLSEXT_max_fragment_length_4096)
-            return err("unknown max_fragment_length mode %u", mfl);
+            return err(ErrorKind::internal, "unknown max_fragment_length mode %u", mfl);
         d.max_plaintext = static_cast<uint16_t>(512u << (mfl - 1));
     }
 
@@ -247,7 +241,8 @@ Result<ipc::HandshakeDone> export_handshake(SSL* ssl, const KeyCapture& keys,
     if (alpn && alpn_len > 0) d.alpn.assign(reinterpret_cast<const char*>(alpn), alpn_len);
     if (const char* sni = SSL_get_servername(ssl, TLSEXT_NAMETYPE_host_name)) {
         d.sni = sni;
-        if (d.sni.size() > 255) return err("server name of %zu bytes", d.sni.size());
+        if (d.sni.size() > 255)
+            return err(ErrorKind::protocol, "server name of %zu bytes", d.sni.size());
     }
     d.peer_identity = peer_identity(ssl);
     if (X509* peer = SSL_get0_peer_certificate(ssl)) {

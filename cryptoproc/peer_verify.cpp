@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <cstring>
 
+#include "common/hex.hpp"
 #include "common/openssl_error.hpp"
 #include "cryptoproc/certificates.hpp"
 #include "cryptoproc/tls_context.hpp"
@@ -20,16 +21,6 @@ std::string printable(const unsigned char* p, size_t n) {
     std::string out(reinterpret_cast<const char*>(p), n);
     for (char& c : out)
         if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) c = '?';
-    return out;
-}
-
-std::string hex(std::span<const uint8_t> b) {
-    static const char* d = "0123456789abcdef";
-    std::string out;
-    for (uint8_t x : b) {
-        out += d[x >> 4];
-        out += d[x & 15];
-    }
     return out;
 }
 
@@ -62,7 +53,8 @@ std::string list_text(const std::vector<std::string>& v) {
 Status peer_verify_init() {
     if (g_sha256) return {};
     g_sha256 = EVP_MD_fetch(nullptr, "SHA256", nullptr);
-    if (!g_sha256) return err("EVP_MD_fetch(SHA256): %s", openssl_errors().c_str());
+    if (!g_sha256)
+        return err(ErrorKind::internal, "EVP_MD_fetch(SHA256): %s", openssl_errors().c_str());
     return {};
 }
 
@@ -113,20 +105,23 @@ std::string PeerNames::describe() const {
     if (!cn.empty()) out += "CN=" + cn;
     if (!dns.empty()) out += (out.empty() ? "" : ", ") + std::string("DNS=") + list_text(dns);
     if (!uri.empty()) out += (out.empty() ? "" : ", ") + std::string("URI=") + list_text(uri);
-    out += (out.empty() ? "" : ", ") + std::string("SPKI=") + hex(spki).substr(0, 16) + "...";
+    out +=
+        (out.empty() ? "" : ", ") + std::string("SPKI=") + hex_encode(spki).substr(0, 16) + "...";
     return out;
 }
 
 Result<X509StorePtr> build_trust_store(std::span<const uint8_t> ca_der,
                                        std::span<const uint8_t> crl_der, size_t* ca_count) {
     X509StorePtr store(X509_STORE_new());
-    if (!store) return err("X509_STORE_new: %s", openssl_errors().c_str());
+    if (!store) return err(ErrorKind::internal, "X509_STORE_new: %s", openssl_errors().c_str());
     size_t count = 0;
     const unsigned char* p = ca_der.data();
     const unsigned char* end = ca_der.data() + ca_der.size();
     while (p < end) {
         X509Ptr cert(d2i_X509(nullptr, &p, end - p));
-        if (!cert) return err("CA certificate %zu: %s", count + 1, openssl_errors().c_str());
+        if (!cert)
+            return err(ErrorKind::config, "CA certificate %zu: %s", count + 1,
+                       openssl_errors().c_str());
         // A duplicate (the same CA twice in a bundle) is not an error.
         if (X509_STORE_add_cert(store.get(), cert.get()) != 1) ERR_clear_error();
         ++count;
@@ -136,7 +131,7 @@ Result<X509StorePtr> build_trust_store(std::span<const uint8_t> ca_der,
     end = crl_der.data() + crl_der.size();
     while (p < end) {
         X509CrlPtr crl(d2i_X509_CRL(nullptr, &p, end - p));
-        if (!crl) return err("CRL %zu: %s", crls + 1, openssl_errors().c_str());
+        if (!crl) return err(ErrorKind::config, "CRL %zu: %s", crls + 1, openssl_errors().c_str());
         if (X509_STORE_add_crl(store.get(), crl.get()) != 1) ERR_clear_error();
         ++crls;
     }
@@ -147,7 +142,8 @@ Result<X509StorePtr> build_trust_store(std::span<const uint8_t> ca_der,
 
 Result<STACK_OF(X509_NAME) *> ca_names(std::span<const uint8_t> ca_der) {
     STACK_OF(X509_NAME)* names = sk_X509_NAME_new_null();
-    if (!names) return err("sk_X509_NAME_new_null: %s", openssl_errors().c_str());
+    if (!names)
+        return err(ErrorKind::internal, "sk_X509_NAME_new_null: %s", openssl_errors().c_str());
     const unsigned char* p = ca_der.data();
     const unsigned char* end = ca_der.data() + ca_der.size();
     while (p < end) {
@@ -156,7 +152,7 @@ Result<STACK_OF(X509_NAME) *> ca_names(std::span<const uint8_t> ca_der) {
         if (!name || sk_X509_NAME_push(names, name) <= 0) {
             X509_NAME_free(name);
             sk_X509_NAME_pop_free(names, X509_NAME_free);
-            return err("CA names: %s", openssl_errors().c_str());
+            return err(ErrorKind::config, "CA names: %s", openssl_errors().c_str());
         }
     }
     return names;
@@ -185,17 +181,18 @@ Status check_client_allowed(const ipc::ServiceTls& p, const PeerNames& n) {
         if (any_of(p.allow_uri, [&](const std::string& a) { return uri_matches(a, uri); }))
             return {};
     if (any_of(p.allow_spki, [&](const ipc::Sha256& a) { return a == n.spki; })) return {};
-    return err(
-        "client certificate %s is not allowed: no allow_cn, allow_dns, allow_uri or "
-        "allow_spki entry matches",
-        n.describe().c_str());
+    return err(ErrorKind::protocol,
+               "client certificate %s is not allowed: no allow_cn, allow_dns, allow_uri or "
+               "allow_spki entry matches",
+               n.describe().c_str());
 }
 
 Status check_server_pinned(const ipc::ServiceTls& p, const PeerNames& n) {
     if (p.pin_spki.empty()) return {};
     if (any_of(p.pin_spki, [&](const ipc::Sha256& a) { return a == n.spki; })) return {};
-    return err("server certificate %s: its public key (SPKI sha256 %s) matches no pin_spki",
-               n.describe().c_str(), hex(n.spki).c_str());
+    return err(ErrorKind::protocol,
+               "server certificate %s: its public key (SPKI sha256 %s) matches no pin_spki",
+               n.describe().c_str(), hex_encode(n.spki).c_str());
 }
 
 bool revoked_by_store(X509_STORE* store, X509* cert) {

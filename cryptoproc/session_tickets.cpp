@@ -103,20 +103,23 @@ Status session_tickets_init() {
     g_hkdf = EVP_KDF_fetch(nullptr, OSSL_KDF_NAME_HKDF, nullptr);
     g_aes = EVP_CIPHER_fetch(nullptr, "AES-256-CBC", nullptr);
     if (!g_hkdf || !g_aes)
-        return err("fetching HKDF and AES-256-CBC: %s", openssl_errors().c_str());
+        return err(ErrorKind::internal, "fetching HKDF and AES-256-CBC: %s",
+                   openssl_errors().c_str());
     return {};
 }
 
 Status TicketKeys::derive(const ipc::CpTicketKeys& master,
                           const std::vector<ipc::Sha256>& contexts) {
-    if (!g_hkdf) return err("session_tickets_init was not called");
+    if (!g_hkdf) return err(ErrorKind::internal, "session_tickets_init was not called");
     if (master.keys.empty() || master.encrypt_index >= master.keys.size())
-        return err("no sealing key among %zu ticket keys", master.keys.size());
+        return err(ErrorKind::internal, "no sealing key among %zu ticket keys", master.keys.size());
     std::vector<std::vector<DerivedTicketKey>> rings(contexts.size());
     for (size_t g = 0; g < contexts.size(); ++g) {
         for (const SecretBytes& key : master.keys) {
             EvpKdfCtxPtr kctx(EVP_KDF_CTX_new(g_hkdf));
-            if (!kctx) return err("EVP_KDF_CTX_new(HKDF): %s", openssl_errors().c_str());
+            if (!kctx)
+                return err(ErrorKind::internal, "EVP_KDF_CTX_new(HKDF): %s",
+                           openssl_errors().c_str());
             char digest[] = "SHA256";
             OSSL_PARAM params[] = {
                 OSSL_PARAM_construct_utf8_string(OSSL_KDF_PARAM_DIGEST, digest, 0),
@@ -131,7 +134,8 @@ Status TicketKeys::derive(const ipc::CpTicketKeys& master,
             };
             SecretBytes out(kDerivedLen);
             if (EVP_KDF_derive(kctx.get(), out.data(), out.size(), params) != 1)
-                return err("HKDF of a ticket key: %s", openssl_errors().c_str());
+                return err(ErrorKind::internal, "HKDF of a ticket key: %s",
+                           openssl_errors().c_str());
             DerivedTicketKey d;
             std::memcpy(d.name.data(), out.data(), 16);
             d.hmac = SecretBytes(out.data() + 16, 32);
@@ -163,9 +167,11 @@ const DerivedTicketKey* TicketKeys::find(size_t group, const uint8_t name[16],
 
 Status install_ticket_callbacks(SSL_CTX* ctx) {
     if (SSL_CTX_set_tlsext_ticket_key_evp_cb(ctx, &ticket_key_callback) != 1)
-        return err("SSL_CTX_set_tlsext_ticket_key_evp_cb: %s", openssl_errors().c_str());
+        return err(ErrorKind::internal, "SSL_CTX_set_tlsext_ticket_key_evp_cb: %s",
+                   openssl_errors().c_str());
     if (SSL_CTX_set_session_ticket_cb(ctx, nullptr, &on_ticket_decrypted, nullptr) != 1)
-        return err("SSL_CTX_set_session_ticket_cb: %s", openssl_errors().c_str());
+        return err(ErrorKind::internal, "SSL_CTX_set_session_ticket_cb: %s",
+                   openssl_errors().c_str());
     return {};
 }
 

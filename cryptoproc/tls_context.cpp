@@ -44,9 +44,11 @@ ipc::Sha256 sha256(std::span<const uint8_t> data) {
 
 // The session id context of one certificate group: the service, the names
 // the group serves and how clients are verified. A session (ticket or
-// cache entry) made under one context never resumes under another.
-ipc::Sha256 session_context(const ServiceSpec& spec, const std::string& group_label) {
-    std::vector<uint8_t> in;
+// cache entry) made under one context never resumes under another. Fails
+// rather than hash a cut input (names too long for their u16 prefixes),
+// which could give two groups one context.
+Result<ipc::Sha256> session_context(const ServiceSpec& spec, const std::string& group_label) {
+    SecureBytes in;
     ByteWriter w(in);
     w.bytes(std::string_view("tlsward session context v1"));
     w.u8(0);
@@ -54,20 +56,28 @@ ipc::Sha256 session_context(const ServiceSpec& spec, const std::string& group_la
     w.u16_string(group_label);
     w.u8(static_cast<uint8_t>(spec.tls.verify_client));
     w.bytes(sha256(spec.client_ca_der));
+    if (!w.ok())
+        return err(ErrorKind::config,
+                   "the server names of a certificate group are too long (%zu bytes)",
+                   group_label.size());
     return sha256(in);
 }
 
 Status configure_common(SSL_CTX* ctx) {
     if (SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION) != 1 ||
         SSL_CTX_set_max_proto_version(ctx, TLS1_3_VERSION) != 1)
-        return err("SSL_CTX_set_min/max_proto_version: %s", openssl_errors().c_str());
+        return err(ErrorKind::internal, "SSL_CTX_set_min/max_proto_version: %s",
+                   openssl_errors().c_str());
     const CipherStrings& all = cipher_strings(ipc::kAeadAll);
     if (SSL_CTX_set_ciphersuites(ctx, all.tls13.c_str()) != 1)
-        return err("SSL_CTX_set_ciphersuites(%s): %s", all.tls13.c_str(), openssl_errors().c_str());
+        return err(ErrorKind::internal, "SSL_CTX_set_ciphersuites(%s): %s", all.tls13.c_str(),
+                   openssl_errors().c_str());
     if (SSL_CTX_set_cipher_list(ctx, all.tls12.c_str()) != 1)
-        return err("SSL_CTX_set_cipher_list(%s): %s", all.tls12.c_str(), openssl_errors().c_str());
+        return err(ErrorKind::internal, "SSL_CTX_set_cipher_list(%s): %s", all.tls12.c_str(),
+                   openssl_errors().c_str());
     if (SSL_CTX_set1_groups_list(ctx, kGroups) != 1)
-        return err("SSL_CTX_set1_groups_list(%s): %s", kGroups, openssl_errors().c_str());
+        return err(ErrorKind::internal, "SSL_CTX_set1_groups_list(%s): %s", kGroups,
+                   openssl_errors().c_str());
     SSL_CTX_set_options(ctx, SSL_OP_NO_RENEGOTIATION | SSL_OP_NO_COMPRESSION);
     // 0-RTT is never accepted (no ticket offers it), but a client that tries
     // anyway gets a full handshake (RFC 8446 4.2.10): OpenSSL skips the
@@ -210,23 +220,28 @@ Status configure_server(ServiceContext& svc, const ServiceSpec& spec) {
     if (!certs) return certs.error();
     svc.certificates = std::move(*certs);
     if (auto s = svc.certificates.install_default(ctx); !s) return s;
-    for (const CertificateGroup& g : svc.certificates.groups())
-        svc.contexts.push_back(session_context(spec, g.label));
+    for (const CertificateGroup& g : svc.certificates.groups()) {
+        auto sid = session_context(spec, g.label);
+        if (!sid) return sid.error();
+        svc.contexts.push_back(*sid);
+    }
     const ipc::Sha256& sid = svc.contexts.front();
     if (SSL_CTX_set_session_id_context(ctx, sid.data(), sid.size()) != 1)
-        return err("SSL_CTX_set_session_id_context: %s", openssl_errors().c_str());
+        return err(ErrorKind::internal, "SSL_CTX_set_session_id_context: %s",
+                   openssl_errors().c_str());
     SSL_CTX_set_client_hello_cb(ctx, &on_client_hello, nullptr);
     SSL_CTX_set_tlsext_servername_callback(ctx, &on_servername);
 
     if (!svc.alpn_wire.empty()) SSL_CTX_set_alpn_select_cb(ctx, &on_alpn_select, nullptr);
     if (svc.certificates.has_staples() &&
         SSL_CTX_set_tlsext_status_cb(ctx, &on_status_request) != 1)
-        return err("SSL_CTX_set_tlsext_status_cb: %s", openssl_errors().c_str());
+        return err(ErrorKind::internal, "SSL_CTX_set_tlsext_status_cb: %s",
+                   openssl_errors().c_str());
 
     // Client certificates.
     if (spec.tls.verify_client != ipc::VerifyPeer::none) {
         if (spec.client_ca_der.empty())
-            return err("verify_client is set but no client CA was sent");
+            return err(ErrorKind::protocol, "verify_client is set but no client CA was sent");
         size_t count = 0;
         auto store = build_trust_store(spec.client_ca_der, spec.crl_der, &count);
         if (!store) return context("client CA", store.error());
@@ -250,7 +265,7 @@ Status configure_server(ServiceContext& svc, const ServiceSpec& spec) {
     SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_OFF);
     SSL_CTX_set_options(ctx, SSL_OP_NO_TICKET);
     if (SSL_CTX_set_num_tickets(ctx, 0) != 1)
-        return err("SSL_CTX_set_num_tickets: %s", openssl_errors().c_str());
+        return err(ErrorKind::internal, "SSL_CTX_set_num_tickets: %s", openssl_errors().c_str());
     if (spec.tls.session_tickets) {
         SSL_CTX_set_timeout(ctx, spec.tls.session_lifetime_s > 0 ? spec.tls.session_lifetime_s : 1);
         if (auto s = install_ticket_callbacks(ctx); !s) return s;
@@ -263,7 +278,8 @@ Status configure_client(ServiceContext& svc, const ServiceSpec& spec) {
     // Outgoing sessions are not resumed: no tickets asked for, no cache.
     SSL_CTX_set_options(ctx, SSL_OP_NO_TICKET);
     SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_OFF);
-    if (spec.certificates.size() > 1) return err("a client presents at most one certificate");
+    if (spec.certificates.size() > 1)
+        return err(ErrorKind::protocol, "a client presents at most one certificate");
     if (!spec.certificates.empty()) {
         auto certs = CertificateSet::build(spec.certificates);
         if (!certs) return context("client certificate", certs.error());
@@ -271,8 +287,10 @@ Status configure_client(ServiceContext& svc, const ServiceSpec& spec) {
         if (auto s = svc.certificates.install_default(ctx); !s)
             return context("client certificate", s.error());
     }
-    if (spec.server_ca_der.empty()) return err("no CA to verify the server with");
-    if (spec.tls.verify_name.empty()) return err("no name to verify the server certificate with");
+    if (spec.server_ca_der.empty())
+        return err(ErrorKind::protocol, "no CA to verify the server with");
+    if (spec.tls.verify_name.empty())
+        return err(ErrorKind::protocol, "no name to verify the server certificate with");
     size_t count = 0;
     auto store = build_trust_store(spec.server_ca_der, {}, &count);
     if (!store) return context("server CA", store.error());
@@ -283,14 +301,14 @@ Status configure_client(ServiceContext& svc, const ServiceSpec& spec) {
                  ? X509_VERIFY_PARAM_set1_ip_asc(param, spec.tls.verify_name.c_str())
                  : X509_VERIFY_PARAM_set1_host(param, spec.tls.verify_name.c_str(), 0);
     if (ok != 1)
-        return err("verification name \"%s\": %s", spec.tls.verify_name.c_str(),
+        return err(ErrorKind::config, "verification name \"%s\": %s", spec.tls.verify_name.c_str(),
                    openssl_errors().c_str());
     SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, &verify_callback);
     SSL_CTX_set_verify_depth(ctx, 10);
     if (!svc.alpn_wire.empty() &&
         SSL_CTX_set_alpn_protos(ctx, svc.alpn_wire.data(),
                                 static_cast<unsigned int>(svc.alpn_wire.size())) != 0)
-        return err("SSL_CTX_set_alpn_protos: %s", openssl_errors().c_str());
+        return err(ErrorKind::internal, "SSL_CTX_set_alpn_protos: %s", openssl_errors().c_str());
     return {};
 }
 
@@ -299,7 +317,7 @@ Status configure_client(ServiceContext& svc, const ServiceSpec& spec) {
 Status attach_notes(SSL* ssl, SslNotes* notes) {
     int idx = notes_index();
     if (idx < 0 || SSL_set_ex_data(ssl, idx, notes) != 1)
-        return err("SSL_set_ex_data(notes): %s", openssl_errors().c_str());
+        return err(ErrorKind::internal, "SSL_set_ex_data(notes): %s", openssl_errors().c_str());
     return {};
 }
 
@@ -329,7 +347,7 @@ Status ServiceContext::set_ticket_keys(const ipc::CpTicketKeys& keys) {
     // New SSLs issue tickets from now on (each SSL copies these at SSL_new).
     SSL_CTX_clear_options(ctx.get(), SSL_OP_NO_TICKET);
     if (SSL_CTX_set_num_tickets(ctx.get(), kTls13Tickets) != 1)
-        return err("SSL_CTX_set_num_tickets: %s", openssl_errors().c_str());
+        return err(ErrorKind::internal, "SSL_CTX_set_num_tickets: %s", openssl_errors().c_str());
     return {};
 }
 
@@ -345,11 +363,13 @@ Result<std::unique_ptr<ServiceContext>> build_service_context(const ServiceSpec&
         return context(strfmt("service %s (id %u)", spec.name.c_str(), spec.id), e);
     };
     bool server = spec.role == ipc::TlsRole::server;
-    if (server && spec.certificates.empty()) return where(err("no certificate"));
+    if (server && spec.certificates.empty())
+        return where(err(ErrorKind::protocol, "no certificate"));
     ERR_clear_error();
     SslCtxPtr ctx(
         SSL_CTX_new_ex(nullptr, nullptr, server ? TLS_server_method() : TLS_client_method()));
-    if (!ctx) return where(err("SSL_CTX_new_ex: %s", openssl_errors().c_str()));
+    if (!ctx)
+        return where(err(ErrorKind::internal, "SSL_CTX_new_ex: %s", openssl_errors().c_str()));
     SSL_CTX_set_app_data(ctx.get(), svc.get());
     svc->ctx = std::move(ctx);
     if (auto s = configure_common(svc->ctx.get()); !s) return where(s.error());
@@ -364,7 +384,8 @@ Status prepare_ssl(SSL* ssl, const ServiceContext& service, const std::string& j
     const std::string& name = job_server_name.empty() ? service.tls.server_name : job_server_name;
     if (name.empty() || is_ip_literal(name)) return {};
     if (SSL_set_tlsext_host_name(ssl, name.c_str()) != 1)
-        return err("SSL_set_tlsext_host_name(%s): %s", name.c_str(), openssl_errors().c_str());
+        return err(ErrorKind::internal, "SSL_set_tlsext_host_name(%s): %s", name.c_str(),
+                   openssl_errors().c_str());
     return {};
 }
 
@@ -386,16 +407,20 @@ const CipherStrings& cipher_strings(uint8_t aead_mask) {
 
 Status restrict_ciphers(SSL* ssl, uint8_t aead_mask) {
     const CipherStrings& s = cipher_strings(aead_mask);
-    if (s.tls13.empty() && s.tls12.empty()) return err("AEAD mask 0x%02x has no suite", aead_mask);
+    if (s.tls13.empty() && s.tls12.empty())
+        return err(ErrorKind::protocol, "AEAD mask 0x%02x has no suite", aead_mask);
     if (SSL_set_ciphersuites(ssl, s.tls13.c_str()) != 1)
-        return err("SSL_set_ciphersuites(%s): %s", s.tls13.c_str(), openssl_errors().c_str());
+        return err(ErrorKind::internal, "SSL_set_ciphersuites(%s): %s", s.tls13.c_str(),
+                   openssl_errors().c_str());
     if (s.tls13.empty() && SSL_set_max_proto_version(ssl, TLS1_2_VERSION) != 1)
-        return err("SSL_set_max_proto_version: %s", openssl_errors().c_str());
+        return err(ErrorKind::internal, "SSL_set_max_proto_version: %s", openssl_errors().c_str());
     if (s.tls12.empty()) {
         if (SSL_set_min_proto_version(ssl, TLS1_3_VERSION) != 1)
-            return err("SSL_set_min_proto_version: %s", openssl_errors().c_str());
+            return err(ErrorKind::internal, "SSL_set_min_proto_version: %s",
+                       openssl_errors().c_str());
     } else if (SSL_set_cipher_list(ssl, s.tls12.c_str()) != 1) {
-        return err("SSL_set_cipher_list(%s): %s", s.tls12.c_str(), openssl_errors().c_str());
+        return err(ErrorKind::internal, "SSL_set_cipher_list(%s): %s", s.tls12.c_str(),
+                   openssl_errors().c_str());
     }
     return {};
 }

@@ -1,13 +1,15 @@
 #include "ipc/frame.hpp"
 
-#include <openssl/crypto.h>
-
 #include "common/bytes.hpp"
 #include "ipc/sign_messages.hpp"
 
 namespace tlsward::ipc {
 
-const char* msg_type_name(MsgType t) {
+namespace {
+
+// The name of a known type; nullptr for any other value (which is how
+// msg_type_known tells them apart: on the type, not on a name's text).
+const char* known_type_name(MsgType t) {
     switch (t) {
         case MsgType::ready:
             return "READY";
@@ -56,11 +58,18 @@ const char* msg_type_name(MsgType t) {
         default:
             break;
     }
-    return sign_msg_type_name(t);
+    return sign_msg_type_name(t);  // nullptr when it is not a signer type either
+}
+
+}  // namespace
+
+const char* msg_type_name(MsgType t) {
+    const char* name = known_type_name(t);
+    return name ? name : "UNKNOWN";
 }
 
 bool msg_type_known(uint16_t t) {
-    return std::string_view(msg_type_name(static_cast<MsgType>(t))) != "UNKNOWN";
+    return known_type_name(static_cast<MsgType>(t)) != nullptr;
 }
 
 size_t msg_type_fds(MsgType t) {
@@ -78,7 +87,7 @@ size_t msg_type_fds(MsgType t) {
 }
 
 void encode_header(const Header& h, uint8_t out[kHeaderSize]) {
-    std::vector<uint8_t> v;
+    SecureBytes v;
     v.reserve(kHeaderSize);
     ByteWriter w(v);
     w.u16(static_cast<uint16_t>(h.type));
@@ -115,10 +124,6 @@ Result<Header> decode_frame(std::span<const uint8_t> frame, size_t fds_attached)
         return err(ErrorKind::protocol, "%s: carries %zu fds, expects %zu", msg_type_name(h.type),
                    fds_attached, want);
     return h;
-}
-
-Message::~Message() {
-    if (!body.empty()) OPENSSL_cleanse(body.data(), body.size());
 }
 
 UniqueFd Message::take_fd() {

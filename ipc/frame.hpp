@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "common/result.hpp"
+#include "common/secret.hpp"
 #include "common/unique_fd.hpp"
 
 namespace tlsward::ipc {
@@ -84,17 +85,12 @@ void encode_header(const Header& h, uint8_t out[kHeaderSize]);
 // what arrived, fd count as the type requires. Pure, so it is fuzzed.
 Result<Header> decode_frame(std::span<const uint8_t> frame, size_t fds_attached);
 
-// A received message. The body is wiped when the message is destroyed,
-// since some bodies carry keys or traffic secrets.
+// A received message. The body is wiped when its memory is freed, since
+// some bodies carry keys or traffic secrets.
 struct Message {
     Header header;
-    std::vector<uint8_t> body;
+    SecureBytes body;
     std::vector<UniqueFd> fds;
-
-    Message() = default;
-    Message(Message&&) noexcept = default;
-    Message& operator=(Message&&) noexcept = default;
-    ~Message();
 
     MsgType type() const { return header.type; }
     uint64_t request_id() const { return header.request_id; }

@@ -19,16 +19,13 @@ void encode(ByteWriter& w, const HandshakeDone& m) {
     w.u64(m.client_seq);
     w.u64(m.server_seq);
     w.u16(m.max_plaintext);
-    w.u8(static_cast<uint8_t>(m.client_secret.size()));
-    w.bytes(m.client_secret.view());
-    w.u8(static_cast<uint8_t>(m.server_secret.size()));
-    w.bytes(m.server_secret.view());
+    w.u8_bytes(m.client_secret.view());
+    w.u8_bytes(m.server_secret.view());
     w.u8_string(m.alpn);
     w.u8_string(m.sni);
     w.u16_string(m.peer_identity);
     w.u16_string(m.peer_cn);
-    w.u8(static_cast<uint8_t>(m.peer_spki_sha256.size()));
-    w.bytes(m.peer_spki_sha256);
+    w.u8_bytes(m.peer_spki_sha256);
     w.u8(m.flags);
     w.u32_bytes(m.leftover);
 }

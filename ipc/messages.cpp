@@ -6,13 +6,13 @@ namespace tlsward::ipc {
 
 namespace {
 
-// Strings on the channel are u16-prefixed and never longer than this; the
-// encoder truncates nothing, so a producer checks sizes where it builds the
-// value (configuration loading, SNI from OpenSSL which is at most 255).
-constexpr size_t kMaxString = 4096;
-
+// The encoder truncates nothing: a string over kMaxString fails the
+// encoding. Producers bound what they build where the value is made
+// (configuration loading, SNI from OpenSSL which is at most 255,
+// bounded_text() for error details).
 void put_string(ByteWriter& w, const std::string& s) {
-    w.u16_string(std::string_view(s).substr(0, kMaxString));
+    if (s.size() > kMaxString) return w.fail();
+    w.u16_string(s);
 }
 
 bool get_string(ByteReader& r, std::string& out, size_t max = kMaxString) {
@@ -85,6 +85,15 @@ bool get_proxy(ByteReader& r, NpService& m) {
 }
 
 }  // namespace
+
+std::string bounded_text(std::string text, size_t max) {
+    static constexpr std::string_view kCut = "...";
+    if (text.size() <= max) return text;
+    if (max < kCut.size()) return text.substr(0, max);
+    text.resize(max - kCut.size());
+    text += kCut;
+    return text;
+}
 
 const char* fail_reason_name(FailReason r) {
     switch (r) {
@@ -210,7 +219,7 @@ void encode(ByteWriter& w, const NpStatus& m) {
     w.u64(m.bytes_from_tls);
     w.u64(m.bytes_to_tls);
     size_t n = std::min(m.services.size(), kMaxStatusServices);
-    w.u16(static_cast<uint16_t>(n));
+    w.u16(n);
     for (size_t i = 0; i < n; ++i) {
         const NpServiceStatus& s = m.services[i];
         w.u32(s.service_id);
@@ -352,8 +361,7 @@ void encode(ByteWriter& w, const HandshakeFailed& m) {
 }
 bool decode(ByteReader& r, HandshakeFailed& m) {
     uint8_t reason = 0;
-    if (!r.u8(reason) || reason < 1 || reason > static_cast<uint8_t>(FailReason::overloaded))
-        return false;
+    if (!r.u8(reason) || reason < 1 || reason > static_cast<uint8_t>(kLastFailReason)) return false;
     m.reason = static_cast<FailReason>(reason);
     return r.u8(m.alert) && get_string(r, m.detail);
 }

@@ -32,6 +32,15 @@ enum AeadBits : uint8_t {
     kAeadAll = 7,
 };
 
+// Strings on the channel are u16-prefixed and at most this long: longer
+// fails the encoding (and the decoding). A producer of an informational
+// text that may be longer (an error detail with OpenSSL's queue in it)
+// cuts it with bounded_text() before it builds the message.
+inline constexpr size_t kMaxString = 4096;
+
+// `text` cut to at most `max` bytes, "..." marking a cut.
+std::string bounded_text(std::string text, size_t max = kMaxString);
+
 struct Ready {
     static constexpr MsgType kType = MsgType::ready;
     ProcessRole role = ProcessRole::netproc;
@@ -257,6 +266,9 @@ enum class FailReason : uint8_t {
     unknown_service = 7,
     overloaded = 8,
 };
+// The highest FailReason: what the decoder accepts, and where tables
+// indexed by reason (netproc's HandshakeFailure slots) start their own.
+inline constexpr FailReason kLastFailReason = FailReason::overloaded;
 const char* fail_reason_name(FailReason r);
 
 struct HandshakeFailed {
@@ -307,11 +319,22 @@ bool decode(ByteReader& r, CpNetprocChannel& m);
 bool decode(ByteReader& r, HandshakeJob& m);
 bool decode(ByteReader& r, HandshakeFailed& m);
 
+// Encodes a body. It fails (kind internal: our own message did not fit)
+// when a field is over what its encoding holds (a length prefix, a
+// string over kMaxString) or the body over one frame; the caller sends
+// nothing then (UvChannel::send takes this Result as it is). The buffer
+// wipes every block it frees, growing or going (bodies carry keys).
 template <class T>
-std::vector<uint8_t> encode_body(const T& m) {
-    std::vector<uint8_t> out;
+Result<SecureBytes> encode_body(const T& m) {
+    SecureBytes out;
     ByteWriter w(out);
     encode(w, m);
+    if (!w.ok())
+        return err(ErrorKind::internal, "%s: a field is longer than its encoding holds",
+                   msg_type_name(T::kType));
+    if (out.size() > kMaxBody)
+        return err(ErrorKind::internal, "%s: body of %zu bytes exceeds the %zu-byte limit",
+                   msg_type_name(T::kType), out.size(), kMaxBody);
     return out;
 }
 

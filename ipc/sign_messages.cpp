@@ -59,7 +59,7 @@ const char* sign_msg_type_name(MsgType t) {
         case MsgType::sg_signatures:
             return "SG_SIGNATURES";
         default:
-            return "UNKNOWN";
+            return nullptr;
     }
 }
 

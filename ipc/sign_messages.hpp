@@ -17,7 +17,8 @@
 
 namespace tlsward::ipc {
 
-// The name and fd count of the signer's types, for ipc/frame.cpp.
+// The name of a signer message type, for ipc/frame.cpp; nullptr for any
+// other type.
 const char* sign_msg_type_name(MsgType t);
 
 // What a signature is for. Each kind has one exact input shape.

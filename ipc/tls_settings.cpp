@@ -13,7 +13,7 @@ bool get_enum(ByteReader& r, uint8_t max, uint8_t& out) {
 }
 
 void put_hashes(ByteWriter& w, const std::vector<Sha256>& v) {
-    w.u16(static_cast<uint16_t>(v.size()));
+    w.u16(v.size());
     for (const Sha256& h : v) w.bytes(h);
 }
 
@@ -60,7 +60,7 @@ const char* proxy_version_name(ProxyVersion v) {
 }
 
 void put_string_list(ByteWriter& w, const std::vector<std::string>& v) {
-    w.u16(static_cast<uint16_t>(v.size()));
+    w.u16(v.size());
     for (const std::string& s : v) w.u16_string(s);
 }
 
@@ -145,11 +145,8 @@ CpTicketKeys CpTicketKeys::clone() const {
 }
 
 void encode(ByteWriter& w, const CpTicketKeys& m) {
-    w.u8(static_cast<uint8_t>(m.keys.size()));
-    for (const SecretBytes& k : m.keys) {
-        w.u8(static_cast<uint8_t>(k.size()));
-        w.bytes(k.view());
-    }
+    w.u8(m.keys.size());
+    for (const SecretBytes& k : m.keys) w.u8_bytes(k.view());
     w.u8(m.encrypt_index);
 }
 

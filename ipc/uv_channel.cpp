@@ -1,12 +1,13 @@
 #include "ipc/uv_channel.hpp"
 
 #include <fcntl.h>
-#include <openssl/crypto.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <cstring>
+
+#include "common/log.hpp"
 
 namespace tlsward::ipc {
 
@@ -15,10 +16,6 @@ namespace {
 // loop: one chatty peer must not starve connections.
 constexpr int kMaxMessagesPerTurn = 64;
 }  // namespace
-
-UvChannel::Pending::~Pending() {
-    if (!body.empty()) OPENSSL_cleanse(body.data(), body.size());
-}
 
 UvChannel::UvChannel(uv_loop_t* loop, UniqueFd fd, std::string peer_name, OnMessage on_message,
                      OnFailed on_failed)
@@ -65,6 +62,15 @@ bool UvChannel::send(MsgType type, uint64_t request_id, std::span<const uint8_t>
     queue_.emplace_back(type, request_id, body, std::move(copy));
     update_poll();
     return true;
+}
+
+bool UvChannel::send(MsgType type, uint64_t request_id, const Result<SecureBytes>& body, int fd) {
+    if (!body) {
+        LOG_ERROR("event=ipc_encode_failed peer=%s type=%s reason=\"%s\"", peer_.c_str(),
+                  msg_type_name(type), body.message().c_str());
+        return false;
+    }
+    return send(type, request_id, std::span<const uint8_t>(body.value()), fd);
 }
 
 void UvChannel::flush() {

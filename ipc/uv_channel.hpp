@@ -12,6 +12,7 @@
 #include <memory>
 #include <span>
 #include <string>
+#include <vector>
 
 #include "common/result.hpp"
 #include "common/unique_fd.hpp"
@@ -36,6 +37,11 @@ public:
     // wait, so the caller may close its fd at any time after this returns.
     // Returns false once the channel has failed (the message is dropped).
     bool send(MsgType type, uint64_t request_id, std::span<const uint8_t> body, int fd = -1);
+    // The same for what ipc::encode_body made. A body that could not be
+    // encoded (our own message over its fields or the frame) is not sent:
+    // it is logged (event=ipc_encode_failed) and false is returned, as for
+    // a message that could not be sent; the channel itself stays up.
+    bool send(MsgType type, uint64_t request_id, const Result<SecureBytes>& body, int fd = -1);
 
     bool failed() const { return failed_; }
     // The channel failed on what the peer sent (a frame recv_frame refused),
@@ -49,15 +55,15 @@ public:
     void close();
 
 private:
+    // A message waiting for room in the socket; its copy of the body is
+    // wiped when freed.
     struct Pending {
         MsgType type;
         uint64_t request_id;
-        std::vector<uint8_t> body;
+        SecureBytes body;
         UniqueFd fd;
-        ~Pending();
         Pending(MsgType t, uint64_t id, std::span<const uint8_t> b, UniqueFd f)
             : type(t), request_id(id), body(b.begin(), b.end()), fd(std::move(f)) {}
-        Pending(Pending&&) noexcept = default;
     };
 
     void on_events(int status, int events);

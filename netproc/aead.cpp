@@ -51,7 +51,8 @@ const EVP_CIPHER* cipher_for(Aead a) {
 Status prefetch_aead_ciphers() {
     for (Aead a : {Aead::aes128_gcm, Aead::aes256_gcm, Aead::chacha20_poly1305})
         if (!cipher_for(a))
-            return err("cannot fetch %s: %s", aead_name(a), openssl_errors().c_str());
+            return err(ErrorKind::internal, "cannot fetch %s: %s", aead_name(a),
+                       openssl_errors().c_str());
     return {};
 }
 
@@ -88,10 +89,12 @@ void AeadCipher::wipe_key() {
 
 Status AeadCipher::set_key(Aead aead, bool encrypt, std::span<const uint8_t> key) {
     const EVP_CIPHER* cipher = cipher_for(aead);
-    if (!cipher) return err("cannot fetch %s: %s", aead_name(aead), openssl_errors().c_str());
+    if (!cipher)
+        return err(ErrorKind::internal, "cannot fetch %s: %s", aead_name(aead),
+                   openssl_errors().c_str());
     if (key.size() != static_cast<size_t>(EVP_CIPHER_get_key_length(cipher)) ||
         key.size() > key_.size())
-        return err("%s key of %zu bytes", aead_name(aead), key.size());
+        return err(ErrorKind::internal, "%s key of %zu bytes", aead_name(aead), key.size());
     // A re-key with the same cipher and direction keeps the provider
     // context; anything else sets the cipher again.
     bool same = keyed_ && aead == aead_ && encrypt == encrypt_;
@@ -101,7 +104,8 @@ Status AeadCipher::set_key(Aead aead, bool encrypt, std::span<const uint8_t> key
     if (ctx_ && EVP_CipherInit_ex2(ctx_, same ? nullptr : cipher, key.data(), nullptr,
                                    encrypt ? 1 : 0, nullptr) != 1) {
         wipe_key();
-        return err("%s key set-up: %s", aead_name(aead), openssl_errors().c_str());
+        return err(ErrorKind::internal, "%s key set-up: %s", aead_name(aead),
+                   openssl_errors().c_str());
     }
     aead_ = aead;
     encrypt_ = encrypt;
@@ -111,7 +115,8 @@ Status AeadCipher::set_key(Aead aead, bool encrypt, std::span<const uint8_t> key
     if (!ctx_ && !ensure_context()) {
         keyed_ = false;
         wipe_key();
-        return err("%s key set-up: %s", aead_name(aead), openssl_errors().c_str());
+        return err(ErrorKind::internal, "%s key set-up: %s", aead_name(aead),
+                   openssl_errors().c_str());
     }
     return {};
 }
@@ -142,29 +147,32 @@ bool AeadCipher::set_nonce(std::span<const uint8_t, kAeadNonceLen> nonce) {
 Status AeadCipher::seal(std::span<const uint8_t, kAeadNonceLen> nonce, std::span<const uint8_t> aad,
                         std::span<const uint8_t> in, std::span<uint8_t> out,
                         std::span<uint8_t, kAeadTagLen> tag) {
-    if (!keyed_ || !encrypt_) return err("AEAD context is not keyed for sealing");
-    if (!ensure_context()) return err("AEAD seal: context: %s", openssl_errors().c_str());
+    if (!keyed_ || !encrypt_)
+        return err(ErrorKind::internal, "AEAD context is not keyed for sealing");
+    if (!ensure_context())
+        return err(ErrorKind::internal, "AEAD seal: context: %s", openssl_errors().c_str());
     if (out.size() != in.size() || in.size() > INT_MAX || aad.size() > INT_MAX)
-        return err("AEAD seal: bad lengths");
-    if (!set_nonce(nonce)) return err("AEAD seal: nonce: %s", openssl_errors().c_str());
+        return err(ErrorKind::internal, "AEAD seal: bad lengths");
+    if (!set_nonce(nonce))
+        return err(ErrorKind::internal, "AEAD seal: nonce: %s", openssl_errors().c_str());
     int n = 0;
     if (!aad.empty() &&
         EVP_CipherUpdate(ctx_, nullptr, &n, aad.data(), static_cast<int>(aad.size())) != 1)
-        return err("AEAD seal: AAD: %s", openssl_errors().c_str());
+        return err(ErrorKind::internal, "AEAD seal: AAD: %s", openssl_errors().c_str());
     if (!in.empty()) {
         if (EVP_CipherUpdate(ctx_, out.data(), &n, in.data(), static_cast<int>(in.size())) != 1 ||
             static_cast<size_t>(n) != in.size())
-            return err("AEAD seal: %s", openssl_errors().c_str());
+            return err(ErrorKind::internal, "AEAD seal: %s", openssl_errors().c_str());
     }
     // GCM and ChaCha20-Poly1305 output nothing at the end; the scratch
     // space keeps Final away from the caller's buffer anyway.
     std::array<uint8_t, 32> tail{};
     int tail_len = 0;
     if (EVP_CipherFinal_ex(ctx_, tail.data(), &tail_len) != 1 || tail_len != 0)
-        return err("AEAD seal: final: %s", openssl_errors().c_str());
+        return err(ErrorKind::internal, "AEAD seal: final: %s", openssl_errors().c_str());
     if (EVP_CIPHER_CTX_ctrl(ctx_, EVP_CTRL_AEAD_GET_TAG, static_cast<int>(tag.size()),
                             tag.data()) != 1)
-        return err("AEAD seal: tag: %s", openssl_errors().c_str());
+        return err(ErrorKind::internal, "AEAD seal: tag: %s", openssl_errors().c_str());
     return {};
 }
 

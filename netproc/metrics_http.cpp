@@ -198,15 +198,12 @@ private:
 };
 
 MetricsServer::MetricsServer(uv_loop_t* loop, MetricsRegistry& registry, Render render)
-    : loop_(loop),
-      registry_(registry),
-      render_(std::move(render)),
-      reaper_(loop, [this] { graveyard_.clear(); }) {}
+    : loop_(loop), registry_(registry), render_(std::move(render)), graveyard_(loop) {}
 
 MetricsServer::~MetricsServer() {
     listener_.reset();
     clients_.clear();
-    graveyard_.clear();
+    graveyard_.flush();
 }
 
 const std::string& MetricsServer::body() {
@@ -246,7 +243,7 @@ void MetricsServer::finished(Client* c) {
     auto it = std::find_if(clients_.begin(), clients_.end(),
                            [c](const std::unique_ptr<Client>& p) { return p.get() == c; });
     if (it == clients_.end()) return;
-    graveyard_.push_back(std::move(*it));
+    graveyard_.defer(std::move(*it));
     clients_.erase(it);
 }
 

@@ -26,6 +26,7 @@
 #include <vector>
 
 #include "common/address.hpp"
+#include "common/deferred_delete.hpp"
 #include "common/unique_fd.hpp"
 #include "common/uv_handles.hpp"
 #include "netproc/listener.hpp"
@@ -87,8 +88,7 @@ private:
     bool have_body_ = false;
     std::vector<std::unique_ptr<Client>> clients_;
     // Clients that finished, freed outside their own callbacks.
-    std::vector<std::unique_ptr<Client>> graveyard_;
-    UvCheck reaper_;
+    DeferredDelete<Client> graveyard_;
 };
 
 }  // namespace tlsward::netproc

@@ -100,8 +100,7 @@ std::string ip_text(const SocketAddress& a) {
 
 void put_tlv(ByteWriter& w, uint8_t type, std::span<const uint8_t> value) {
     w.u8(type);
-    w.u16(static_cast<uint16_t>(value.size()));
-    w.bytes(value);
+    w.u16_bytes(value);
 }
 
 void put_tlv(ByteWriter& w, uint8_t type, std::string_view value) {
@@ -139,10 +138,11 @@ Result<std::optional<Header>> parse_v1(std::span<const uint8_t> data) {
     std::string_view text = as_string_view(data.subspan(0, std::min(data.size(), kMaxV1Length)));
     size_t crlf = text.find("\r\n");
     if (crlf == std::string_view::npos) {
-        if (data.size() >= kMaxV1Length) return err("PROXY v1 header without CRLF in 107 bytes");
+        if (data.size() >= kMaxV1Length)
+            return err(ErrorKind::protocol, "PROXY v1 header without CRLF in 107 bytes");
         for (char c : text)
             if (static_cast<unsigned char>(c) < 0x20 && c != '\r')
-                return err("PROXY v1 header with a control character");
+                return err(ErrorKind::protocol, "PROXY v1 header with a control character");
         return std::optional<Header>();
     }
     std::string_view line = text.substr(0, crlf);
@@ -161,7 +161,8 @@ Result<std::optional<Header>> parse_v1(std::span<const uint8_t> data) {
         return std::optional<Header>(std::move(h));
     }
     if (fields.size() != 6 || (fields[1] != "TCP4" && fields[1] != "TCP6"))
-        return err("malformed PROXY v1 header (expected TCP4, TCP6 or UNKNOWN and four fields)");
+        return err(ErrorKind::protocol,
+                   "malformed PROXY v1 header (expected TCP4, TCP6 or UNKNOWN and four fields)");
     bool v6 = fields[1] == "TCP6";
     uint8_t src[16];
     uint8_t dst[16];
@@ -171,9 +172,10 @@ Result<std::optional<Header>> parse_v1(std::span<const uint8_t> data) {
     std::string d(fields[3]);
     int af = v6 ? AF_INET6 : AF_INET;
     if (inet_pton(af, s.c_str(), src) != 1 || inet_pton(af, d.c_str(), dst) != 1)
-        return err("PROXY v1 header with an address that is not %s", v6 ? "IPv6" : "IPv4");
+        return err(ErrorKind::protocol, "PROXY v1 header with an address that is not %s",
+                   v6 ? "IPv6" : "IPv4");
     if (!parse_port(fields[4], sport) || !parse_port(fields[5], dport))
-        return err("PROXY v1 header with a malformed port");
+        return err(ErrorKind::protocol, "PROXY v1 header with a malformed port");
     h.source = v6 ? make_v6(src, sport) : make_v4(std::span<const uint8_t>(src, 4), sport);
     h.destination = v6 ? make_v6(dst, dport) : make_v4(std::span<const uint8_t>(dst, 4), dport);
     return std::optional<Header>(std::move(h));
@@ -191,11 +193,14 @@ Result<std::optional<Header>> parse_v2(std::span<const uint8_t> data) {
     r.u8(ver_cmd);
     r.u8(fam);
     r.u16(len);
-    if ((ver_cmd & 0xf0) != kVersion2) return err("PROXY header of version %u", ver_cmd >> 4);
+    if ((ver_cmd & 0xf0) != kVersion2)
+        return err(ErrorKind::protocol, "PROXY header of version %u", ver_cmd >> 4);
     uint8_t command = ver_cmd & 0x0f;
     if (command != kCommandLocal && command != kCommandProxy)
-        return err("PROXY v2 header with command %u", command);
-    if (len > kMaxV2Body) return err("PROXY v2 header of %u bytes (at most %zu)", len, kMaxV2Body);
+        return err(ErrorKind::protocol, "PROXY v2 header with command %u", command);
+    if (len > kMaxV2Body)
+        return err(ErrorKind::protocol, "PROXY v2 header of %u bytes (at most %zu)", len,
+                   kMaxV2Body);
     if (data.size() < 16u + len) return std::optional<Header>();
     ByteReader body;
     r.sub(len, body);
@@ -211,10 +216,12 @@ Result<std::optional<Header>> parse_v2(std::span<const uint8_t> data) {
                                                : 0;
     if (family != kFamilyUnspec && family != kFamilyInet && family != kFamilyInet6 &&
         family != kFamilyUnix)
-        return err("PROXY v2 header with address family 0x%x", family >> 4);
+        return err(ErrorKind::protocol, "PROXY v2 header with address family 0x%x", family >> 4);
     if (command == kCommandProxy && family != kFamilyUnspec && transport != kTransportStream)
-        return err("PROXY v2 header for a transport other than a stream (0x%x)", transport);
-    if (body.remaining() < addr_len) return err("PROXY v2 header shorter than its addresses");
+        return err(ErrorKind::protocol,
+                   "PROXY v2 header for a transport other than a stream (0x%x)", transport);
+    if (body.remaining() < addr_len)
+        return err(ErrorKind::protocol, "PROXY v2 header shorter than its addresses");
     ByteReader addr;
     body.sub(addr_len, addr);
     if (command == kCommandLocal || family == kFamilyUnspec) {
@@ -251,10 +258,11 @@ Result<std::optional<Header>> parse_v2(std::span<const uint8_t> data) {
         ByteReader value;
         size_t at = 16 + len - body.remaining();
         if (!body.u8(type) || !body.u16_prefixed(value))
-            return err("PROXY v2 header with a truncated TLV at byte %zu", at);
+            return err(ErrorKind::protocol, "PROXY v2 header with a truncated TLV at byte %zu", at);
         auto v = value.rest();
         if (type == kTypeCrc32c) {
-            if (v.size() != 4 || crc_at) return err("PROXY v2 header with a malformed CRC32C TLV");
+            if (v.size() != 4 || crc_at)
+                return err(ErrorKind::protocol, "PROXY v2 header with a malformed CRC32C TLV");
             crc_at = at + 3;
             crc_value = static_cast<uint32_t>(v[0]) << 24 | static_cast<uint32_t>(v[1]) << 16 |
                         static_cast<uint32_t>(v[2]) << 8 | v[3];
@@ -264,7 +272,8 @@ Result<std::optional<Header>> parse_v2(std::span<const uint8_t> data) {
     if (crc_at) {
         std::vector<uint8_t> copy(data.begin(), data.begin() + static_cast<long>(h.length));
         std::memset(copy.data() + *crc_at, 0, 4);
-        if (crc32c(copy) != crc_value) return err("PROXY v2 header with a wrong CRC32C");
+        if (crc32c(copy) != crc_value)
+            return err(ErrorKind::protocol, "PROXY v2 header with a wrong CRC32C");
     }
     return std::optional<Header>(std::move(h));
 }
@@ -312,7 +321,7 @@ std::vector<uint8_t> encode_v1(const SocketAddress& source, const SocketAddress&
 
 std::vector<uint8_t> encode_v2(const SocketAddress& source, const SocketAddress& destination,
                                const TlsInfo* tls) {
-    std::vector<uint8_t> out;
+    SecureBytes out;
     ByteWriter w(out);
     w.bytes(std::span<const uint8_t>(kSignature, sizeof kSignature));
     w.u8(kVersion2 | kCommandProxy);
@@ -361,7 +370,10 @@ std::vector<uint8_t> encode_v2(const SocketAddress& source, const SocketAddress&
         w.end_length(ssl_at, 2);
     }
     w.end_length(len_at, 2);
-    return out;
+    // Cannot fail: the TLVs hold what the hand-off's decoder bounded (ALPN
+    // and SNI under u8 prefixes, the CN at ipc::kMaxPeerCn), far below the
+    // 16-bit lengths.
+    return std::vector<uint8_t>(out.begin(), out.end());
 }
 
 std::vector<uint8_t> encode_v2_local() {
@@ -405,7 +417,7 @@ Result<std::optional<Header>> parse(std::span<const uint8_t> data) {
         if (data.size() < kV1Prefix.size()) return std::optional<Header>();
         return parse_v1(data);
     }
-    return err("the connection does not start with a PROXY protocol header");
+    return err(ErrorKind::protocol, "the connection does not start with a PROXY protocol header");
 }
 
 }  // namespace tlsward::netproc::proxy

@@ -136,7 +136,7 @@ struct RecordLayer::State {
     // ---- writing ----
 
     Status can_seal(uint64_t records, bool app_data) {
-        if (write_closed) return err("record layer: closed for writing");
+        if (write_closed) return err(ErrorKind::internal, "record layer: closed for writing");
         if (write.seq > kNoSeq - records)
             return write_failure("record layer: write sequence number exhausted");
         if (suite->aead == Aead::chacha20_poly1305) return {};  // no limit short of 2^64
@@ -144,7 +144,8 @@ struct RecordLayer::State {
         // that a KeyUpdate or an alert can still go out.
         uint64_t limit = kAesGcmHardLimit - (app_data ? kControlRecords : 0);
         if (write.records_under_key + records > limit)
-            return err("record layer: write key at its AEAD usage limit (%llu records)%s",
+            return err(ErrorKind::internal,
+                       "record layer: write key at its AEAD usage limit (%llu records)%s",
                        static_cast<unsigned long long>(write.records_under_key),
                        tls13 ? ": send a KeyUpdate" : ": close the connection");
         return {};
@@ -158,7 +159,8 @@ struct RecordLayer::State {
         size_t pre = prefix_len();
         size_t inner = n + (tls13 ? 1 : 0);
         size_t body_len = (gcm12 ? kTls12ExplicitNonceLen : 0) + inner + kAeadTagLen;
-        if (w.size() < kRecordHeaderLen + body_len) return err("record layer: no room to seal");
+        if (w.size() < kRecordHeaderLen + body_len)
+            return err(ErrorKind::internal, "record layer: no room to seal");
         auto rec = w.first(kRecordHeaderLen + body_len);
         rec[0] = tls13 ? kContentApplicationData : type;
         store_be16(rec.subspan<1, 2>(), kRecordVersion);
@@ -188,16 +190,17 @@ struct RecordLayer::State {
 
     // A small record of our own making (alert, KeyUpdate).
     Status seal_control(IoBuffer& out, uint8_t type, std::span<const uint8_t> content) {
-        if (write_closed) return err("record layer: closed for writing");
+        if (write_closed) return err(ErrorKind::internal, "record layer: closed for writing");
         auto w = out.writable(content.size() + overhead());
         if (w.size() < content.size() + overhead())
-            return err("record layer: no room for a %zu-byte control record", content.size());
+            return err(ErrorKind::internal, "record layer: no room for a %zu-byte control record",
+                       content.size());
         std::copy(content.begin(), content.end(), w.subspan(prefix_len()).begin());
         return seal_prepared(out, w, type, content.size(), false);
     }
 
     Status send_key_update(bool request_peer, IoBuffer& out) {
-        if (!tls13) return err("record layer: KeyUpdate is TLS 1.3 only");
+        if (!tls13) return err(ErrorKind::internal, "record layer: KeyUpdate is TLS 1.3 only");
         auto msg = key_update_message(request_peer ? KeyUpdateRequest::update_requested
                                                    : KeyUpdateRequest::update_not_requested);
         if (Status s = seal_control(out, kContentHandshake, msg); !s) return s;
@@ -461,14 +464,17 @@ Status RecordLayer::prefetch_algorithms() {
 Result<std::unique_ptr<RecordLayer>> RecordLayer::create(const ipc::HandshakeDone& h,
                                                          bool we_are_server) {
     const SuiteInfo* suite = find_suite(h.cipher_suite);
-    if (!suite) return err("record layer: unknown cipher suite 0x%04x", h.cipher_suite);
+    if (!suite)
+        return err(ErrorKind::protocol, "record layer: unknown cipher suite 0x%04x",
+                   h.cipher_suite);
     if (suite->version != h.tls_version)
-        return err("record layer: %s with version 0x%04x", suite->name, h.tls_version);
+        return err(ErrorKind::protocol, "record layer: %s with version 0x%04x", suite->name,
+                   h.tls_version);
     if (h.max_plaintext < ipc::kMinHandoffPlaintext || h.max_plaintext > ipc::kMaxHandoffPlaintext)
         return err(ErrorKind::protocol, "record layer: max_plaintext %u", h.max_plaintext);
     size_t secret_len = ipc::handoff_secret_length(h.cipher_suite);
     if (h.client_secret.size() != secret_len || h.server_secret.size() != secret_len)
-        return err("record layer: secrets of %zu/%zu bytes for %s (want %zu)",
+        return err(ErrorKind::protocol, "record layer: secrets of %zu/%zu bytes for %s (want %zu)",
                    h.client_secret.size(), h.server_secret.size(), suite->name, secret_len);
     if (h.client_seq > ipc::kMaxHandoffSeq || h.server_seq > ipc::kMaxHandoffSeq)
         return err(ErrorKind::protocol, "record layer: sequence number out of range");
@@ -509,9 +515,11 @@ size_t RecordLayer::overhead() const {
 }
 
 Status RecordLayer::seal_in_place(IoBuffer& cipher_out, size_t n) {
-    if (n > max_plaintext_) return err("record layer: %zu bytes exceed one record", n);
+    if (n > max_plaintext_)
+        return err(ErrorKind::internal, "record layer: %zu bytes exceed one record", n);
     auto w = cipher_out.writable(n + s_->overhead());
-    if (w.size() < n + s_->overhead()) return err("record layer: no room to seal in place");
+    if (w.size() < n + s_->overhead())
+        return err(ErrorKind::internal, "record layer: no room to seal in place");
     return s_->seal_prepared(cipher_out, w, kContentApplicationData, n, true);
 }
 
@@ -520,12 +528,13 @@ Status RecordLayer::seal(std::span<const uint8_t> plaintext, IoBuffer& cipher_ou
     size_t records = (plaintext.size() + max_plaintext_ - 1) / max_plaintext_;
     if (Status st = s_->can_seal(records, true); !st) return st;
     if (cipher_out.free_space() < plaintext.size() + records * s_->overhead())
-        return err("record layer: no room for %zu records", records);
+        return err(ErrorKind::internal, "record layer: no room for %zu records", records);
     size_t pre = s_->prefix_len();
     while (!plaintext.empty()) {
         size_t n = std::min(plaintext.size(), max_plaintext_);
         auto w = cipher_out.writable(n + s_->overhead());
-        if (w.size() < n + s_->overhead()) return err("record layer: no room to seal");
+        if (w.size() < n + s_->overhead())
+            return err(ErrorKind::internal, "record layer: no room to seal");
         std::copy(plaintext.begin(), plaintext.begin() + static_cast<std::ptrdiff_t>(n),
                   w.subspan(pre).begin());
         if (Status st = s_->seal_prepared(cipher_out, w, kContentApplicationData, n, true); !st)

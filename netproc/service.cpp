@@ -11,7 +11,7 @@ const char* handshake_failure_name(size_t slot) {
         default:
             break;
     }
-    if (slot == 0 || slot > static_cast<size_t>(ipc::FailReason::overloaded)) return nullptr;
+    if (slot == 0 || slot > static_cast<size_t>(ipc::kLastFailReason)) return nullptr;
     return ipc::fail_reason_name(static_cast<ipc::FailReason>(slot));
 }
 

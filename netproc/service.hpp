@@ -12,13 +12,17 @@
 
 namespace tlsward::netproc {
 
-// Why handshakes failed, for the metrics: the helper's reasons
-// (ipc::FailReason, by value) and two only netproc sees.
+// Why handshakes failed, for the metrics, by value: the helper's reasons
+// (ipc::FailReason, 1 to ipc::kLastFailReason) and right after them two
+// only netproc sees.
 enum class HandshakeFailure : uint8_t {
-    helper_timeout = 9,     // the helper did not answer within deadline + grace
-    handoff_rejected = 10,  // the helper's hand-off did not pass netproc's checks
+    // the helper did not answer within deadline + grace
+    helper_timeout = static_cast<uint8_t>(ipc::kLastFailReason) + 1,
+    // the helper's hand-off did not pass netproc's checks
+    handoff_rejected,
 };
-inline constexpr size_t kHandshakeFailureSlots = 11;
+inline constexpr size_t kHandshakeFailureSlots =
+    static_cast<size_t>(HandshakeFailure::handoff_rejected) + 1;
 // "alert_sent", ..., "helper_timeout"; nullptr for an unused slot.
 const char* handshake_failure_name(size_t slot);
 

@@ -82,7 +82,8 @@ KdfContexts& kdf_contexts() {
 Status prefetch_kdf() {
     for (const char* digest : {"SHA256", "SHA384"})
         if (!kdf_contexts().get(digest))
-            return err("cannot set up TLS13-KDF with %s: %s", digest, openssl_errors().c_str());
+            return err(ErrorKind::internal, "cannot set up TLS13-KDF with %s: %s", digest,
+                       openssl_errors().c_str());
     return {};
 }
 
@@ -90,11 +91,14 @@ Status hkdf_expand_label(const SuiteInfo& suite, std::span<const uint8_t> secret
                          std::string_view label, std::span<const uint8_t> context,
                          std::span<uint8_t> out) {
     if (label.size() > kMaxLabel || context.size() > 255 || out.empty() || out.size() > 0xffff)
-        return err("HKDF-Expand-Label: bad lengths");
+        return err(ErrorKind::internal, "HKDF-Expand-Label: bad lengths");
     if (secret.size() != suite.hash_len)
-        return err("HKDF-Expand-Label: secret of %zu bytes for %s", secret.size(), suite.name);
+        return err(ErrorKind::internal, "HKDF-Expand-Label: secret of %zu bytes for %s",
+                   secret.size(), suite.name);
     EVP_KDF_CTX* ctx = kdf_contexts().get(suite.digest);
-    if (!ctx) return err("TLS13-KDF with %s: %s", suite.digest, openssl_errors().c_str());
+    if (!ctx)
+        return err(ErrorKind::internal, "TLS13-KDF with %s: %s", suite.digest,
+                   openssl_errors().c_str());
     // OSSL_PARAM wants non-const pointers; the KDF copies and never writes.
     static uint8_t empty[1] = {0};
     OSSL_PARAM params[] = {
@@ -117,8 +121,8 @@ Status hkdf_expand_label(const SuiteInfo& suite, std::span<const uint8_t> secret
     EVP_KDF_CTX_set_params(ctx, wipe);
     if (ok != 1) {
         OPENSSL_cleanse(out.data(), out.size());
-        return err("HKDF-Expand-Label(\"%.*s\"): %s", static_cast<int>(label.size()), label.data(),
-                   openssl_errors().c_str());
+        return err(ErrorKind::internal, "HKDF-Expand-Label(\"%.*s\"): %s",
+                   static_cast<int>(label.size()), label.data(), openssl_errors().c_str());
     }
     return {};
 }
@@ -128,7 +132,8 @@ TrafficKeys::~TrafficKeys() {
 }
 
 Result<TrafficKeys> tls13_traffic_keys(const SuiteInfo& suite, std::span<const uint8_t> secret) {
-    if (suite.version != kTls13) return err("%s is not a TLS 1.3 suite", suite.name);
+    if (suite.version != kTls13)
+        return err(ErrorKind::internal, "%s is not a TLS 1.3 suite", suite.name);
     TrafficKeys k;
     k.key = SecretBytes(suite.key_len);
     k.iv_len = kAeadNonceLen;
@@ -147,9 +152,11 @@ Result<SecretBytes> tls13_next_traffic_secret(const SuiteInfo& suite,
 
 Result<TrafficKeys> tls12_traffic_keys(const SuiteInfo& suite,
                                        std::span<const uint8_t> key_and_iv) {
-    if (suite.version != kTls12) return err("%s is not a TLS 1.2 suite", suite.name);
+    if (suite.version != kTls12)
+        return err(ErrorKind::internal, "%s is not a TLS 1.2 suite", suite.name);
     if (key_and_iv.size() != suite.key_len + suite.iv_len || suite.iv_len > kAeadNonceLen)
-        return err("TLS 1.2 key material of %zu bytes for %s", key_and_iv.size(), suite.name);
+        return err(ErrorKind::internal, "TLS 1.2 key material of %zu bytes for %s",
+                   key_and_iv.size(), suite.name);
     TrafficKeys k;
     k.key = SecretBytes(key_and_iv.first(suite.key_len));
     auto iv = key_and_iv.subspan(suite.key_len);
@@ -192,7 +199,8 @@ Status DirectionKeys::init(const SuiteInfo& suite, bool encrypt, std::span<const
     encrypt_ = encrypt;
     if (suite.version == kTls13) {
         if (secret.size() != suite.hash_len)
-            return err("traffic secret of %zu bytes for %s", secret.size(), suite.name);
+            return err(ErrorKind::internal, "traffic secret of %zu bytes for %s", secret.size(),
+                       suite.name);
         if (Status s = install_tls13_secret(SecretBytes(secret)); !s) return s;
     } else {
         auto keys = tls12_traffic_keys(suite, secret);
@@ -207,7 +215,8 @@ Status DirectionKeys::init(const SuiteInfo& suite, bool encrypt, std::span<const
 }
 
 Status DirectionKeys::install_tls13_secret(SecretBytes secret) {
-    if (!suite_ || suite_->version != kTls13) return err("KeyUpdate outside TLS 1.3");
+    if (!suite_ || suite_->version != kTls13)
+        return err(ErrorKind::internal, "KeyUpdate outside TLS 1.3");
     auto keys = tls13_traffic_keys(*suite_, secret.view());
     if (!keys) return keys.error();
     if (Status s = install(std::move(keys).value()); !s) return s;

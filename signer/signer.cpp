@@ -166,16 +166,16 @@ Status Signer::on_ping(ipc::Message& msg) {
 void Signer::on_helper(uint64_t link, ipc::Message&& msg) {
     auto it = helpers_.find(link);
     if (it == helpers_.end()) return;
-    std::vector<uint8_t> answer;
+    SecureBytes answer;
     if (auto s = sign_batch(it->second, msg, answer); !s) {
         cut(link, s.message());
         return;
     }
-    it->second.channel->send(MsgType::sg_signatures, msg.request_id(), answer);
-    OPENSSL_cleanse(answer.data(), answer.size());
+    it->second.channel->send(MsgType::sg_signatures, msg.request_id(),
+                             std::span<const uint8_t>(answer.data(), answer.size()));
 }
 
-Status Signer::sign_batch(HelperLink& h, const ipc::Message& msg, std::vector<uint8_t>& out) {
+Status Signer::sign_batch(HelperLink& h, const ipc::Message& msg, SecureBytes& out) {
     if (msg.type() != MsgType::sg_sign)
         return err(ErrorKind::protocol, "%s is not a message for the signer",
                    ipc::msg_type_name(msg.type()));
@@ -221,7 +221,9 @@ Status Signer::sign_batch(HelperLink& h, const ipc::Message& msg, std::vector<ui
         }
         answers.answers.push_back(std::move(a));
     }
-    out = ipc::encode_body(answers);
+    auto encoded = ipc::encode_body(answers);
+    if (!encoded) return encoded.error();
+    out = std::move(encoded.value());
     return {};
 }
 

@@ -62,7 +62,7 @@ private:
 
     void on_helper(uint64_t link, ipc::Message&& msg);
     // Answers a batch; an error is a refusal that cuts the helper off.
-    Status sign_batch(HelperLink& h, const ipc::Message& msg, std::vector<uint8_t>& answer);
+    Status sign_batch(HelperLink& h, const ipc::Message& msg, SecureBytes& answer);
     void cut(uint64_t link, const std::string& reason);
     void finish(int code);
 

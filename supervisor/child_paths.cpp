@@ -28,14 +28,14 @@ Result<std::string> child_executable(const std::string& name) {
     if (const char* dir = std::getenv("TLSWARD_LIBEXEC_DIR")) {
         std::string p = std::string(dir) + "/" + name;
         if (executable(p)) return p;
-        return err("%s not found in TLSWARD_LIBEXEC_DIR=%s", name.c_str(), dir);
+        return err(ErrorKind::config, "%s not found in TLSWARD_LIBEXEC_DIR=%s", name.c_str(), dir);
     }
     std::string beside = own_directory() + "/" + name;
     if (executable(beside)) return beside;
     std::string installed = std::string(TLSWARD_LIBEXECDIR) + "/" + name;
     if (executable(installed)) return installed;
-    return err("%s not found next to tlsward (%s) nor in %s", name.c_str(), beside.c_str(),
-               TLSWARD_LIBEXECDIR);
+    return err(ErrorKind::config, "%s not found next to tlsward (%s) nor in %s", name.c_str(),
+               beside.c_str(), TLSWARD_LIBEXECDIR);
 }
 
 }  // namespace tlsward::supervisor

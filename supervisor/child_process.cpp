@@ -57,7 +57,7 @@ Result<pid_t> spawn_child(const SpawnSpec& spec) {
     argv.push_back(nullptr);
 
     pid_t pid = fork();
-    if (pid < 0) return err("fork for %s: %s", spec.title.c_str(), strerror(errno));
+    if (pid < 0) return err(ErrorKind::io, "fork for %s: %s", spec.title.c_str(), strerror(errno));
     if (pid == 0)
         exec_child(spec.executable.c_str(), argv.data(), spec.control_fd, spec.journal_fd);
     return pid;

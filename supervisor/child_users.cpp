@@ -20,13 +20,15 @@ Result<sandbox::Identity> lookup_user(const std::string& name, const char* key) 
     struct passwd* pw = getpwnam(name.c_str());
     if (pw == nullptr) {
         if (errno != 0 && errno != ENOENT && errno != ESRCH)
-            return err("%s \"%s\": cannot look it up: %s", key, name.c_str(), strerror(errno));
-        return err(
-            "%s \"%s\" does not exist (the package creates it; or: useradd --system "
-            "--no-create-home --shell /usr/sbin/nologin %s)",
-            key, name.c_str(), name.c_str());
+            return err(ErrorKind::io, "%s \"%s\": cannot look it up: %s", key, name.c_str(),
+                       strerror(errno));
+        return err(ErrorKind::config,
+                   "%s \"%s\" does not exist (the package creates it; or: useradd --system "
+                   "--no-create-home --shell /usr/sbin/nologin %s)",
+                   key, name.c_str(), name.c_str());
     }
-    if (pw->pw_uid == 0) return err("%s \"%s\" is root (uid 0)", key, name.c_str());
+    if (pw->pw_uid == 0)
+        return err(ErrorKind::config, "%s \"%s\" is root (uid 0)", key, name.c_str());
     sandbox::Identity id;
     id.uid = pw->pw_uid;
     id.gid = pw->pw_gid;
@@ -53,7 +55,7 @@ Status make_directories(const std::string& path) {
         if (i != path.size() && path[i] != '/') continue;
         std::string part = path.substr(0, i);
         if (mkdir(part.c_str(), 0755) != 0 && errno != EEXIST)
-            return err("mkdir %s: %s", part.c_str(), strerror(errno));
+            return err(ErrorKind::io, "mkdir %s: %s", part.c_str(), strerror(errno));
     }
     return {};
 }
@@ -61,18 +63,22 @@ Status make_directories(const std::string& path) {
 Status check_chroot_dir(const std::string& dir) {
     struct stat st {};
     if (lstat(dir.c_str(), &st) != 0) {
-        if (errno != ENOENT) return err("chroot_dir %s: %s", dir.c_str(), strerror(errno));
+        if (errno != ENOENT)
+            return err(ErrorKind::io, "chroot_dir %s: %s", dir.c_str(), strerror(errno));
         if (auto s = make_directories(dir); !s) return context("chroot_dir", s.error());
         if (chmod(dir.c_str(), 0755) != 0)
-            return err("chroot_dir %s: chmod: %s", dir.c_str(), strerror(errno));
+            return err(ErrorKind::io, "chroot_dir %s: chmod: %s", dir.c_str(), strerror(errno));
         if (lstat(dir.c_str(), &st) != 0)
-            return err("chroot_dir %s: %s", dir.c_str(), strerror(errno));
+            return err(ErrorKind::io, "chroot_dir %s: %s", dir.c_str(), strerror(errno));
     }
-    if (!S_ISDIR(st.st_mode)) return err("chroot_dir %s is not a directory", dir.c_str());
-    if (st.st_uid != 0) return err("chroot_dir %s is not owned by root", dir.c_str());
+    if (!S_ISDIR(st.st_mode))
+        return err(ErrorKind::config, "chroot_dir %s is not a directory", dir.c_str());
+    if (st.st_uid != 0)
+        return err(ErrorKind::config, "chroot_dir %s is not owned by root", dir.c_str());
     if ((st.st_mode & (S_IWGRP | S_IWOTH)) != 0)
-        return err("chroot_dir %s is writable by group or others", dir.c_str());
-    if (!directory_is_empty(dir)) return err("chroot_dir %s is not empty", dir.c_str());
+        return err(ErrorKind::config, "chroot_dir %s is writable by group or others", dir.c_str());
+    if (!directory_is_empty(dir))
+        return err(ErrorKind::config, "chroot_dir %s is not empty", dir.c_str());
     return {};
 }
 
@@ -90,10 +96,10 @@ Result<ChildUsers> resolve_child_users(const Config& config) {
     auto crypto = lookup_user(g.crypto_user, "crypto_user");
     if (!crypto) return crypto.error();
     if (*net->uid == *crypto->uid)
-        return err(
-            "user \"%s\" and crypto_user \"%s\" have the same uid %u: they must differ, so "
-            "that netproc cannot ptrace or signal a helper",
-            g.user.c_str(), g.crypto_user.c_str(), *net->uid);
+        return err(ErrorKind::config,
+                   "user \"%s\" and crypto_user \"%s\" have the same uid %u: they must differ, so "
+                   "that netproc cannot ptrace or signal a helper",
+                   g.user.c_str(), g.crypto_user.c_str(), *net->uid);
     users.netproc = net.value();
     users.helper = crypto.value();
     // The chroot is the third wall around files (seccomp allows no open,

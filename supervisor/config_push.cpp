@@ -1,7 +1,5 @@
 #include "supervisor/config_push.hpp"
 
-#include <openssl/crypto.h>
-
 #include "common/log.hpp"
 #include "ipc/channel.hpp"
 
@@ -63,27 +61,23 @@ void push_helper_config(Child& h, const PreparedConfig& config,
             cm.key_pem = cert.key_pem.clone();
             cm.names = cert.names;
             cm.ocsp_der = cert.ocsp_der;
-            auto body = ipc::encode_body(cm);
-            ch.send(ipc::MsgType::cp_certificate, 0, body);
-            OPENSSL_cleanse(body.data(), body.size());
+            // The encoding is SecureBytes: wiped when freed, as cm's key is.
+            ch.send(ipc::MsgType::cp_certificate, 0, ipc::encode_body(cm));
         }
         for (const ipc::CpTrust& t : trust_messages(s))
             ch.send(ipc::MsgType::cp_trust, 0, ipc::encode_body(t));
     }
     if (ticket_keys) {
-        auto body = ipc::encode_body(*ticket_keys);
-        ch.send(ipc::MsgType::cp_ticket_keys, 0, body);
-        OPENSSL_cleanse(body.data(), body.size());
+        ch.send(ipc::MsgType::cp_ticket_keys, 0, ipc::encode_body(*ticket_keys));
     }
     ipc::CpConfigDone done{h.generation, h.slot};
     ch.send(ipc::MsgType::cp_config_done, 0, ipc::encode_body(done));
 }
 
 void push_ticket_keys(ChildTable& children, const ipc::CpTicketKeys& keys) {
-    auto body = ipc::encode_body(keys);
+    auto body = ipc::encode_body(keys);  // SecureBytes: wiped when freed
     for (auto& h : children.helpers())
         if (h->reachable()) h->control->send(ipc::MsgType::cp_ticket_keys, 0, body);
-    OPENSSL_cleanse(body.data(), body.size());
 }
 
 void connect_helper(Child& h, ipc::UvChannel& netproc) {

@@ -8,24 +8,11 @@
 #include <string>
 #include <string_view>
 
+#include "common/hex.hpp"
 #include "supervisor/config.hpp"
 
 namespace tlsward::supervisor {
 namespace {
-
-bool hex_digit(char c) {
-    return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
-}
-
-std::string to_hex(const unsigned char* p, size_t n) {
-    static const char* d = "0123456789abcdef";
-    std::string out;
-    for (size_t i = 0; i < n; ++i) {
-        out += d[p[i] >> 4];
-        out += d[p[i] & 15];
-    }
-    return out;
-}
 
 bool valid_label_char(char c) {
     return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '_';
@@ -80,7 +67,7 @@ Result<std::string> parse_spki_pin(std::string_view text) {
     for (char c : t)
         if (c != ':') digits += c;
     bool all_hex = digits.size() == 64;
-    for (char c : digits) all_hex = all_hex && hex_digit(c);
+    for (char c : digits) all_hex = all_hex && is_hex_digit(c);
     if (all_hex) {
         for (char& c : digits)
             if (c >= 'A' && c <= 'F') c = static_cast<char>(c - 'A' + 'a');
@@ -91,7 +78,7 @@ Result<std::string> parse_spki_pin(std::string_view text) {
     if (b64.size() == 44 && b64.back() == '=') {
         unsigned char out[33];
         int n = EVP_DecodeBlock(out, reinterpret_cast<const unsigned char*>(b64.data()), 44);
-        if (n == 33) return to_hex(out, 32);
+        if (n == 33) return hex_encode(std::span<const uint8_t>(out, 32));
     }
     return err(ErrorKind::config,
                "\"%.*s\" is not a SHA-256 pin (64 hex digits, or base64 like \"sha256//...=\"; "

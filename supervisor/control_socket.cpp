@@ -26,8 +26,8 @@ Result<sockaddr_un> unix_address(const std::string& path) {
     sockaddr_un a{};
     a.sun_family = AF_UNIX;
     if (path.empty() || path.size() >= sizeof a.sun_path)
-        return err("control socket %s: a Unix socket path is 1 to %zu bytes", path.c_str(),
-                   sizeof a.sun_path - 1);
+        return err(ErrorKind::config, "control socket %s: a Unix socket path is 1 to %zu bytes",
+                   path.c_str(), sizeof a.sun_path - 1);
     std::memcpy(a.sun_path, path.data(), path.size());
     return a;
 }
@@ -50,17 +50,21 @@ Status prepare_directory(const std::string& dir) {
     struct stat st {};
     if (stat(dir.c_str(), &st) != 0) {
         if (errno != ENOENT)
-            return err("control socket directory %s: %s", dir.c_str(), strerror(errno));
+            return err(ErrorKind::io, "control socket directory %s: %s", dir.c_str(),
+                       strerror(errno));
         if (mkdir(dir.c_str(), 0700) != 0 && errno != EEXIST)
-            return err("control socket directory %s: mkdir: %s", dir.c_str(), strerror(errno));
+            return err(ErrorKind::io, "control socket directory %s: mkdir: %s", dir.c_str(),
+                       strerror(errno));
         if (stat(dir.c_str(), &st) != 0)
-            return err("control socket directory %s: %s", dir.c_str(), strerror(errno));
+            return err(ErrorKind::io, "control socket directory %s: %s", dir.c_str(),
+                       strerror(errno));
     }
     if (!S_ISDIR(st.st_mode))
-        return err("control socket directory %s is not a directory", dir.c_str());
+        return err(ErrorKind::config, "control socket directory %s is not a directory",
+                   dir.c_str());
     if (st.st_uid != geteuid() && st.st_uid != 0)
-        return err("control socket directory %s belongs to uid %u, not to us", dir.c_str(),
-                   static_cast<unsigned>(st.st_uid));
+        return err(ErrorKind::config, "control socket directory %s belongs to uid %u, not to us",
+                   dir.c_str(), static_cast<unsigned>(st.st_uid));
     return {};
 }
 
@@ -70,26 +74,29 @@ Status clear_stale(const std::string& path, const sockaddr_un& addr) {
     struct stat st {};
     if (lstat(path.c_str(), &st) != 0) {
         if (errno == ENOENT) return {};
-        return err("control socket %s: %s", path.c_str(), strerror(errno));
+        return err(ErrorKind::io, "control socket %s: %s", path.c_str(), strerror(errno));
     }
     if (!S_ISSOCK(st.st_mode))
-        return err("control socket %s: the path exists and is not a socket", path.c_str());
+        return err(ErrorKind::config, "control socket %s: the path exists and is not a socket",
+                   path.c_str());
     UniqueFd probe(socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
-    if (!probe) return err("control socket %s: socket: %s", path.c_str(), strerror(errno));
+    if (!probe)
+        return err(ErrorKind::io, "control socket %s: socket: %s", path.c_str(), strerror(errno));
     if (connect(probe.get(), reinterpret_cast<const sockaddr*>(&addr), sizeof addr) == 0) {
         ucred cred{};
         socklen_t len = sizeof cred;
         if (getsockopt(probe.get(), SOL_SOCKET, SO_PEERCRED, &cred, &len) == 0 && cred.pid > 0)
-            return err(
-                "control socket %s is in use by a running process (pid %d): is another "
-                "tlsward running? (give it another path with --control)",
-                path.c_str(), static_cast<int>(cred.pid));
-        return err("control socket %s is in use by a running process", path.c_str());
+            return err(ErrorKind::config,
+                       "control socket %s is in use by a running process (pid %d): is another "
+                       "tlsward running? (give it another path with --control)",
+                       path.c_str(), static_cast<int>(cred.pid));
+        return err(ErrorKind::config, "control socket %s is in use by a running process",
+                   path.c_str());
     }
     if (errno != ECONNREFUSED && errno != ENOENT)
-        return err("control socket %s: connect: %s", path.c_str(), strerror(errno));
+        return err(ErrorKind::io, "control socket %s: connect: %s", path.c_str(), strerror(errno));
     if (unlink(path.c_str()) != 0 && errno != ENOENT)
-        return err("control socket %s: removing the stale socket: %s", path.c_str(),
+        return err(ErrorKind::io, "control socket %s: removing the stale socket: %s", path.c_str(),
                    strerror(errno));
     return {};
 }
@@ -112,24 +119,27 @@ struct ControlServer::Client {
 Result<std::unique_ptr<ControlServer>> ControlServer::open(uv_loop_t* loop, const std::string& path,
                                                            Handler handler) {
     if (path.empty() || path[0] != '/')
-        return err("control socket \"%s\": not an absolute path", path.c_str());
+        return err(ErrorKind::config, "control socket \"%s\": not an absolute path", path.c_str());
     auto addr = unix_address(path);
     if (!addr) return addr.error();
     if (auto s = prepare_directory(parent_of(path)); !s) return s.error();
     if (auto s = clear_stale(path, *addr); !s) return s.error();
 
     UniqueFd fd(socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
-    if (!fd) return err("control socket %s: socket: %s", path.c_str(), strerror(errno));
+    if (!fd)
+        return err(ErrorKind::io, "control socket %s: socket: %s", path.c_str(), strerror(errno));
     // Owner-only from the first instant (bind creates the file with the umask).
     mode_t old = umask(0177);
     int rc = bind(fd.get(), reinterpret_cast<const sockaddr*>(&addr.value()), sizeof(sockaddr_un));
     int bind_errno = errno;
     umask(old);
-    if (rc != 0) return err("control socket %s: bind: %s", path.c_str(), strerror(bind_errno));
+    if (rc != 0)
+        return err(ErrorKind::io, "control socket %s: bind: %s", path.c_str(),
+                   strerror(bind_errno));
     if (chmod(path.c_str(), 0600) != 0 || listen(fd.get(), 16) != 0) {
         int e = errno;
         unlink(path.c_str());
-        return err("control socket %s: %s", path.c_str(), strerror(e));
+        return err(ErrorKind::io, "control socket %s: %s", path.c_str(), strerror(e));
     }
     std::unique_ptr<ControlServer> server(
         new ControlServer(loop, path, std::move(fd), std::move(handler)));
@@ -141,7 +151,7 @@ ControlServer::ControlServer(uv_loop_t* loop, std::string path, UniqueFd fd, Han
       path_(std::move(path)),
       fd_(std::move(fd)),
       handler_(std::move(handler)),
-      reaper_(loop, [this] { dead_.clear(); }) {
+      dead_(loop) {
     struct stat st {};
     if (stat(path_.c_str(), &st) == 0) {
         dev_ = st.st_dev;
@@ -159,7 +169,7 @@ ControlServer::~ControlServer() {
         c->timer.reset();
     }
     clients_.clear();
-    dead_.clear();
+    dead_.flush();
     // Remove the path only if it is still our socket (not a successor's).
     struct stat st {};
     if (stat(path_.c_str(), &st) == 0 && st.st_dev == dev_ && st.st_ino == ino_)
@@ -256,7 +266,7 @@ void ControlServer::drop(const std::shared_ptr<Client>& c) {
     if (c->poll) c->poll->set_events(0);
     if (c->timer) c->timer->stop();
     clients_.erase(c->id);
-    dead_.push_back(c);  // its handles and fd go on the next loop turn
+    dead_.defer(c);  // its handles and fd go after this loop turn's I/O
 }
 
 std::string default_control_path() {
@@ -275,29 +285,31 @@ Result<ControlAnswer> control_request(const std::string& path, const std::string
     auto addr = unix_address(path);
     if (!addr) return addr.error();
     UniqueFd fd(socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
-    if (!fd) return err("socket: %s", strerror(errno));
+    if (!fd) return err(ErrorKind::io, "socket: %s", strerror(errno));
     if (connect(fd.get(), reinterpret_cast<const sockaddr*>(&addr.value()), sizeof(sockaddr_un)) !=
         0)
-        return err("cannot reach tlsward at %s: %s (is it running? is that its --control path?)",
+        return err(ErrorKind::io,
+                   "cannot reach tlsward at %s: %s (is it running? is that its --control path?)",
                    path.c_str(), strerror(errno));
     std::string line = request + "\n";
     if (send(fd.get(), line.data(), line.size(), MSG_NOSIGNAL) != static_cast<ssize_t>(line.size()))
-        return err("%s: send: %s", path.c_str(), strerror(errno));
+        return err(ErrorKind::io, "%s: send: %s", path.c_str(), strerror(errno));
     uint64_t deadline = monotonic_ms() + timeout_ms;
     std::string answer;
     char buf[16384];
     for (;;) {
         uint64_t now = monotonic_ms();
         if (now >= deadline)
-            return err("%s: no answer within %llu ms", path.c_str(),
+            return err(ErrorKind::io, "%s: no answer within %llu ms", path.c_str(),
                        static_cast<unsigned long long>(timeout_ms));
         pollfd p{fd.get(), POLLIN, 0};
         int rc = ::poll(&p, 1, static_cast<int>(std::min<uint64_t>(deadline - now, 1000)));
-        if (rc < 0 && errno != EINTR) return err("%s: poll: %s", path.c_str(), strerror(errno));
+        if (rc < 0 && errno != EINTR)
+            return err(ErrorKind::io, "%s: poll: %s", path.c_str(), strerror(errno));
         if (rc <= 0) continue;
         ssize_t n = recv(fd.get(), buf, sizeof buf, 0);
         if (n < 0 && errno == EINTR) continue;
-        if (n < 0) return err("%s: recv: %s", path.c_str(), strerror(errno));
+        if (n < 0) return err(ErrorKind::io, "%s: recv: %s", path.c_str(), strerror(errno));
         if (n == 0) break;
         answer.append(buf, static_cast<size_t>(n));
     }
@@ -305,7 +317,8 @@ Result<ControlAnswer> control_request(const std::string& path, const std::string
     auto nl = answer.find('\n');
     std::string head = answer.substr(0, nl);
     if (head != "ok" && head != "error")
-        return err("%s: unexpected answer from the control socket", path.c_str());
+        return err(ErrorKind::protocol, "%s: unexpected answer from the control socket",
+                   path.c_str());
     a.ok = head == "ok";
     a.body = nl == std::string::npos ? std::string() : answer.substr(nl + 1);
     return a;

@@ -17,6 +17,7 @@
 #include <string>
 #include <vector>
 
+#include "common/deferred_delete.hpp"
 #include "common/result.hpp"
 #include "common/unique_fd.hpp"
 #include "common/uv_handles.hpp"
@@ -59,9 +60,8 @@ private:
     std::unique_ptr<UvPoll> poll_;
     uint64_t next_id_ = 1;
     std::map<uint64_t, std::shared_ptr<Client>> clients_;
-    // Clients that finished, freed outside their own callbacks.
-    std::vector<std::shared_ptr<Client>> dead_;
-    UvCheck reaper_;
+    // Clients that finished, released outside their own callbacks.
+    DeferredDelete<Client, std::shared_ptr<Client>> dead_;
 };
 
 // $RUNTIME_DIRECTORY/control under systemd (RuntimeDirectory=), else

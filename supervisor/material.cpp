@@ -55,20 +55,22 @@ struct FileBytes {
 // a "certificate" file may hold the key too (one combined PEM).
 Result<FileBytes> read_file(const std::string& path, size_t max = kMaxPemFile) {
     int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY);
-    if (fd < 0) return err("%s: cannot read: %s", path.c_str(), std::strerror(errno));
+    if (fd < 0)
+        return err(ErrorKind::config, "%s: cannot read: %s", path.c_str(), std::strerror(errno));
     struct stat st {};
     if (::fstat(fd, &st) != 0) {
         int e = errno;
         ::close(fd);
-        return err("%s: cannot read: %s", path.c_str(), std::strerror(e));
+        return err(ErrorKind::config, "%s: cannot read: %s", path.c_str(), std::strerror(e));
     }
     if (!S_ISREG(st.st_mode)) {
         ::close(fd);
-        return err("%s: cannot read: not a regular file", path.c_str());
+        return err(ErrorKind::config, "%s: cannot read: not a regular file", path.c_str());
     }
     if (static_cast<uint64_t>(st.st_size) > max) {
         ::close(fd);
-        return err("%s: cannot read: larger than %zu KiB", path.c_str(), max / 1024);
+        return err(ErrorKind::config, "%s: cannot read: larger than %zu KiB", path.c_str(),
+                   max / 1024);
     }
     SecretBytes buf(static_cast<size_t>(st.st_size));
     size_t got = 0;
@@ -78,7 +80,7 @@ Result<FileBytes> read_file(const std::string& path, size_t max = kMaxPemFile) {
         if (n < 0) {
             int e = errno;
             ::close(fd);
-            return err("%s: cannot read: %s", path.c_str(), std::strerror(e));
+            return err(ErrorKind::config, "%s: cannot read: %s", path.c_str(), std::strerror(e));
         }
         if (n == 0) break;  // shrank while we read: keep what is there
         got += static_cast<size_t>(n);
@@ -177,9 +179,11 @@ bool is_no_start_line(unsigned long e) {
 
 Result<std::vector<X509Ptr>> parse_chain(const std::string& path, const SecretBytes& pem) {
     std::vector<X509Ptr> chain;
-    if (pem.empty()) return err("%s: not a PEM certificate (the file is empty)", path.c_str());
+    if (pem.empty())
+        return err(ErrorKind::config, "%s: not a PEM certificate (the file is empty)",
+                   path.c_str());
     BioPtr bio(BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size())));
-    if (!bio) return err("%s: %s", path.c_str(), openssl_errors().c_str());
+    if (!bio) return err(ErrorKind::internal, "%s: %s", path.c_str(), openssl_errors().c_str());
     ERR_clear_error();
     for (;;) {
         bool asked = false;
@@ -193,35 +197,37 @@ Result<std::vector<X509Ptr>> parse_chain(const std::string& path, const SecretBy
             ERR_clear_error();
             break;
         }
-        return err("%s: certificate #%zu cannot be parsed: %s", path.c_str(), chain.size() + 1,
-                   openssl_errors().c_str());
+        return err(ErrorKind::config, "%s: certificate #%zu cannot be parsed: %s", path.c_str(),
+                   chain.size() + 1, openssl_errors().c_str());
     }
     if (chain.empty()) {
         if (pem.data()[0] == 0x30)
-            return err(
-                "%s: not a PEM certificate (it looks like DER: convert it with "
-                "\"openssl x509 -inform der\")",
-                path.c_str());
-        return err("%s: not a PEM certificate", path.c_str());
+            return err(ErrorKind::config,
+                       "%s: not a PEM certificate (it looks like DER: convert it with "
+                       "\"openssl x509 -inform der\")",
+                       path.c_str());
+        return err(ErrorKind::config, "%s: not a PEM certificate", path.c_str());
     }
     return chain;
 }
 
 Result<PkeyPtr> parse_key(const std::string& path, const SecretBytes& pem) {
-    if (pem.empty()) return err("%s: not a PEM private key (the file is empty)", path.c_str());
+    if (pem.empty())
+        return err(ErrorKind::config, "%s: not a PEM private key (the file is empty)",
+                   path.c_str());
     BioPtr bio(BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size())));
-    if (!bio) return err("%s: %s", path.c_str(), openssl_errors().c_str());
+    if (!bio) return err(ErrorKind::internal, "%s: %s", path.c_str(), openssl_errors().c_str());
     ERR_clear_error();
     bool asked = false;
     EVP_PKEY* key = PEM_read_bio_PrivateKey(bio.get(), nullptr, refuse_passphrase, &asked);
     if (key == nullptr) {
         ERR_clear_error();
         if (asked)
-            return err(
-                "%s: the private key is encrypted; tlsward needs it unencrypted "
-                "(\"openssl pkey -in KEY -out PLAIN\"), protected by file permissions",
-                path.c_str());
-        return err("%s: not a PEM private key", path.c_str());
+            return err(ErrorKind::config,
+                       "%s: the private key is encrypted; tlsward needs it unencrypted "
+                       "(\"openssl pkey -in KEY -out PLAIN\"), protected by file permissions",
+                       path.c_str());
+        return err(ErrorKind::config, "%s: not a PEM private key", path.c_str());
     }
     ERR_clear_error();
     return PkeyPtr(key);
@@ -232,19 +238,21 @@ Result<SecretBytes> encode_key(const std::string& path, EVP_PKEY* key) {
     BioPtr bio(BIO_new(BIO_s_secmem()));
     if (!bio ||
         PEM_write_bio_PrivateKey(bio.get(), key, nullptr, nullptr, 0, nullptr, nullptr) != 1)
-        return err("%s: cannot encode the private key: %s", path.c_str(), openssl_errors().c_str());
+        return err(ErrorKind::internal, "%s: cannot encode the private key: %s", path.c_str(),
+                   openssl_errors().c_str());
     char* data = nullptr;
     long len = BIO_get_mem_data(bio.get(), &data);
-    if (len <= 0 || data == nullptr) return err("%s: cannot encode the private key", path.c_str());
+    if (len <= 0 || data == nullptr)
+        return err(ErrorKind::internal, "%s: cannot encode the private key", path.c_str());
     return SecretBytes(reinterpret_cast<const uint8_t*>(data), static_cast<size_t>(len));
 }
 
 Result<std::string> encode_chain(const std::string& path, const std::vector<X509Ptr>& chain) {
     BioPtr bio(BIO_new(BIO_s_mem()));
-    if (!bio) return err("%s: %s", path.c_str(), openssl_errors().c_str());
+    if (!bio) return err(ErrorKind::internal, "%s: %s", path.c_str(), openssl_errors().c_str());
     for (const X509Ptr& x : chain)
         if (PEM_write_bio_X509(bio.get(), x.get()) != 1)
-            return err("%s: cannot encode the certificate: %s", path.c_str(),
+            return err(ErrorKind::internal, "%s: cannot encode the certificate: %s", path.c_str(),
                        openssl_errors().c_str());
     char* data = nullptr;
     long len = BIO_get_mem_data(bio.get(), &data);
@@ -293,12 +301,13 @@ void append_der(std::vector<uint8_t>& out, const unsigned char* p, int n) {
 Result<std::vector<X509Ptr>> pem_certificates(const std::string& path, const SecretBytes& bytes) {
     if (bytes.empty()) return std::vector<X509Ptr>();
     BioPtr bio(BIO_new_mem_buf(bytes.data(), static_cast<int>(bytes.size())));
-    if (!bio) return err("%s: %s", path.c_str(), openssl_errors().c_str());
+    if (!bio) return err(ErrorKind::internal, "%s: %s", path.c_str(), openssl_errors().c_str());
     ERR_clear_error();
     STACK_OF(X509_INFO)* infos = PEM_X509_INFO_read_bio(bio.get(), nullptr, nullptr, nullptr);
     if (infos == nullptr) {
         std::string why = openssl_errors();
-        return err("%s: not a PEM file of certificates: %s", path.c_str(), why.c_str());
+        return err(ErrorKind::config, "%s: not a PEM file of certificates: %s", path.c_str(),
+                   why.c_str());
     }
     std::vector<X509Ptr> out;
     for (int i = 0; i < sk_X509_INFO_num(infos); ++i) {
@@ -318,12 +327,14 @@ Result<std::vector<X509Ptr>> pem_certificates(const std::string& path, const Sec
 Result<LoadedTrust> load_ca_certificates(const std::string& path) {
     struct stat st {};
     if (::stat(path.c_str(), &st) != 0)
-        return err("%s: cannot read: %s", path.c_str(), std::strerror(errno));
+        return err(ErrorKind::config, "%s: cannot read: %s", path.c_str(), std::strerror(errno));
     std::vector<std::string> files;
     bool directory = S_ISDIR(st.st_mode);
     if (directory) {
         DIR* d = ::opendir(path.c_str());
-        if (d == nullptr) return err("%s: cannot read: %s", path.c_str(), std::strerror(errno));
+        if (d == nullptr)
+            return err(ErrorKind::config, "%s: cannot read: %s", path.c_str(),
+                       std::strerror(errno));
         while (dirent* e = ::readdir(d)) {
             if (e->d_name[0] == '.') continue;
             std::string f = path + (path.back() == '/' ? "" : "/") + e->d_name;
@@ -344,7 +355,9 @@ Result<LoadedTrust> load_ca_certificates(const std::string& path) {
         auto certs = pem_certificates(f, bytes->bytes);
         if (!certs || certs->empty()) {
             if (!directory)
-                return certs ? err("%s: no PEM certificate in the file", f.c_str()) : certs.error();
+                return certs
+                           ? err(ErrorKind::config, "%s: no PEM certificate in the file", f.c_str())
+                           : certs.error();
             ++skipped;
             continue;
         }
@@ -357,11 +370,11 @@ Result<LoadedTrust> load_ca_certificates(const std::string& path) {
             out.der.insert(out.der.end(), one.begin(), one.end());
             ++out.count;
             if (out.der.size() > kMaxTrustBytes)
-                return err("%s: more than %zu MiB of CA certificates", path.c_str(),
-                           kMaxTrustBytes >> 20);
+                return err(ErrorKind::config, "%s: more than %zu MiB of CA certificates",
+                           path.c_str(), kMaxTrustBytes >> 20);
         }
     }
-    if (out.count == 0) return err("%s: no CA certificate found", path.c_str());
+    if (out.count == 0) return err(ErrorKind::config, "%s: no CA certificate found", path.c_str());
     out.summary =
         strfmt("%zu CA certificate%s from %s", out.count, out.count == 1 ? "" : "s", path.c_str());
     if (skipped > 0) out.summary += strfmt(" (%zu files without certificates skipped)", skipped);
@@ -378,7 +391,9 @@ Result<LoadedTrust> load_crls(const std::vector<std::string>& paths) {
         if (!b.empty() && b.data()[0] == 0x30) {
             const unsigned char* p = b.data();
             CrlPtr crl(d2i_X509_CRL(nullptr, &p, static_cast<long>(b.size())));
-            if (!crl) return err("%s: not a CRL (DER): %s", path.c_str(), openssl_errors().c_str());
+            if (!crl)
+                return err(ErrorKind::config, "%s: not a CRL (DER): %s", path.c_str(),
+                           openssl_errors().c_str());
             crls.push_back(std::move(crl));
         } else {
             BioPtr bio(BIO_new_mem_buf(b.data(), static_cast<int>(b.size())));
@@ -394,7 +409,8 @@ Result<LoadedTrust> load_crls(const std::vector<std::string>& paths) {
                     ERR_clear_error();
                     break;
                 }
-                return err("%s: not a PEM or DER CRL: %s", path.c_str(), openssl_errors().c_str());
+                return err(ErrorKind::config, "%s: not a PEM or DER CRL: %s", path.c_str(),
+                           openssl_errors().c_str());
             }
         }
         for (const CrlPtr& crl : crls) {
@@ -413,7 +429,8 @@ Result<LoadedTrust> load_crls(const std::vector<std::string>& paths) {
                     path.c_str(), clean(issuer).c_str(), time_text(next).c_str()));
         }
         if (out.der.size() > kMaxTrustBytes)
-            return err("%s: more than %zu MiB of CRLs", path.c_str(), kMaxTrustBytes >> 20);
+            return err(ErrorKind::config, "%s: more than %zu MiB of CRLs", path.c_str(),
+                       kMaxTrustBytes >> 20);
     }
     out.summary = strfmt("%zu CRL%s", out.count, out.count == 1 ? "" : "s");
     ERR_clear_error();
@@ -431,15 +448,16 @@ Result<std::vector<uint8_t>> load_ocsp_response(const std::string& path,
     if (resp == nullptr || p != b.data() + b.size()) {
         OCSP_RESPONSE_free(resp);
         ERR_clear_error();
-        return err("%s: not a DER OCSP response", path.c_str());
+        return err(ErrorKind::config, "%s: not a DER OCSP response", path.c_str());
     }
     std::unique_ptr<OCSP_RESPONSE, void (*)(OCSP_RESPONSE*)> owner(resp, OCSP_RESPONSE_free);
     int status = OCSP_response_status(resp);
     if (status != OCSP_RESPONSE_STATUS_SUCCESSFUL)
-        return err("%s: the OCSP response is not successful (%s)", path.c_str(),
+        return err(ErrorKind::config, "%s: the OCSP response is not successful (%s)", path.c_str(),
                    OCSP_response_status_str(status));
     OCSP_BASICRESP* basic = OCSP_response_get1_basic(resp);
-    if (basic == nullptr) return err("%s: the OCSP response has no basic response", path.c_str());
+    if (basic == nullptr)
+        return err(ErrorKind::config, "%s: the OCSP response has no basic response", path.c_str());
     std::unique_ptr<OCSP_BASICRESP, void (*)(OCSP_BASICRESP*)> basic_owner(basic,
                                                                            OCSP_BASICRESP_free);
     // Which single response is about our leaf: by issuer and serial when
@@ -465,8 +483,8 @@ Result<std::vector<uint8_t>> load_ocsp_response(const std::string& path,
     }
     if (single == nullptr) {
         ERR_clear_error();
-        return err("%s: the OCSP response is not about certificate %s", path.c_str(),
-                   cert_name(leaf).c_str());
+        return err(ErrorKind::config, "%s: the OCSP response is not about certificate %s",
+                   path.c_str(), cert_name(leaf).c_str());
     }
     int reason = 0;
     ASN1_GENERALIZEDTIME* revoked_at = nullptr;
@@ -499,7 +517,7 @@ Result<LoadedCertificate> load_certificate(const CertificateFiles& files, Certif
     if (!chain) return chain.error();
 
     part = CertificatePart::key;
-    Result<FileBytes> key_file = err("unused");
+    Result<FileBytes> key_file = err(ErrorKind::internal, "unused");
     const FileBytes* key_bytes = &cert_file.value();
     if (key_path != cert_path) {
         key_file = read_file(key_path);
@@ -513,9 +531,11 @@ Result<LoadedCertificate> load_certificate(const CertificateFiles& files, Certif
     if (X509_check_private_key(leaf, key->get()) != 1) {
         ERR_clear_error();
         if (key_path == cert_path)
-            return err("%s: the key does not match the certificate in the same file",
+            return err(ErrorKind::config,
+                       "%s: the key does not match the certificate in the same file",
                        key_path.c_str());
-        return err("%s: key does not match certificate %s", key_path.c_str(), cert_path.c_str());
+        return err(ErrorKind::config, "%s: key does not match certificate %s", key_path.c_str(),
+                   cert_path.c_str());
     }
 
     LoadedCertificate out;

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 
+#include "common/hex.hpp"
 #include "supervisor/resolve.hpp"
 #include "supervisor/ticket_keys.hpp"
 
@@ -38,7 +39,8 @@ Status prepare_tls(PreparedService& ps, const GlobalConfig& global, const std::s
         auto ca = load_ca_certificates(path);
         if (!ca) {
             if (tls.ca.empty())
-                return err("%s: no ca is set and the system CA store cannot be used: %s",
+                return err(ErrorKind::config,
+                           "%s: no ca is set and the system CA store cannot be used: %s",
                            where.c_str(), ca.message().c_str());
             return context(where + ": ca", ca.error());
         }
@@ -47,22 +49,23 @@ Status prepare_tls(PreparedService& ps, const GlobalConfig& global, const std::s
         if (!names) return context(where, names.error());
         ps.client = names.value();
     }
-    // Everything a helper gets about the service must fit one frame.
+    // Everything a helper gets about the service must fit one frame (and
+    // every list and entry its field).
     ipc::CpService probe;
     probe.name = ps.config.name;
     probe.tls = service_tls(ps, global);
-    if (ipc::encode_body(probe).size() > ipc::kMaxBody)
-        return err("%s: the allow-lists are too long (they must fit %zu bytes)", where.c_str(),
-                   ipc::kMaxBody);
+    if (!ipc::encode_body(probe).ok())
+        return err(ErrorKind::config, "%s: the allow-lists are too long (they must fit %zu bytes)",
+                   where.c_str(), ipc::kMaxBody);
     return {};
 }
 
+// The pins as parse_spki_pin left them: 64 hex digits each.
 std::vector<ipc::Sha256> hashes(const std::vector<std::string>& hex) {
     std::vector<ipc::Sha256> out;
     for (const std::string& h : hex) {
         ipc::Sha256 v{};
-        for (size_t i = 0; i < v.size() && 2 * i + 1 < h.size(); ++i)
-            v[i] = static_cast<uint8_t>(std::stoi(h.substr(2 * i, 2), nullptr, 16));
+        if (!hex_decode(h, v)) v = {};
         out.push_back(v);
     }
     return out;

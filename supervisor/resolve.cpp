@@ -30,8 +30,8 @@ Result<SocketAddress> resolve_target(const std::string& target) {
     std::string port_text = std::to_string(port);
     int rc = getaddrinfo(host.c_str(), port_text.c_str(), &hints, &res);
     if (rc != 0) {
-        return err("target \"%s\": cannot resolve \"%s\": %s", target.c_str(), host.c_str(),
-                   rc == EAI_SYSTEM ? std::strerror(errno) : gai_strerror(rc));
+        return err(ErrorKind::config, "target \"%s\": cannot resolve \"%s\": %s", target.c_str(),
+                   host.c_str(), rc == EAI_SYSTEM ? std::strerror(errno) : gai_strerror(rc));
     }
     std::unique_ptr<addrinfo, decltype(&freeaddrinfo)> guard(res, &freeaddrinfo);
     for (const addrinfo* ai = res; ai != nullptr; ai = ai->ai_next) {
@@ -43,25 +43,28 @@ Result<SocketAddress> resolve_target(const std::string& target) {
         a.length = ai->ai_addrlen;
         return a;
     }
-    return err("target \"%s\": \"%s\" has no IPv4 or IPv6 address", target.c_str(), host.c_str());
+    return err(ErrorKind::config, "target \"%s\": \"%s\" has no IPv4 or IPv6 address",
+               target.c_str(), host.c_str());
 }
 
 Result<SocketAddress> resolve_listen(const std::string& listen) {
     if (listen.rfind("unix:", 0) == 0)
-        return err("listen address \"%s\": unix sockets are not supported for listening",
+        return err(ErrorKind::config,
+                   "listen address \"%s\": unix sockets are not supported for listening",
                    listen.c_str());
     std::string text = listen;
     if (text.rfind("*:", 0) == 0) text = "0.0.0.0:" + text.substr(2);
     auto hp = split_host_port(text);
     if (!hp)
-        return err("listen address \"%s\": expected IP:PORT, [IPV6]:PORT or *:PORT",
+        return err(ErrorKind::config,
+                   "listen address \"%s\": expected IP:PORT, [IPV6]:PORT or *:PORT",
                    listen.c_str());
     auto a = parse_numeric_address(text);
     if (!a)
-        return err(
-            "listen address \"%s\" must be numeric, like \"127.0.0.1:%u\", "
-            "\"[::1]:%u\" or \"*:%u\" (names are not resolved for listening)",
-            listen.c_str(), hp->second, hp->second, hp->second);
+        return err(ErrorKind::config,
+                   "listen address \"%s\" must be numeric, like \"127.0.0.1:%u\", "
+                   "\"[::1]:%u\" or \"*:%u\" (names are not resolved for listening)",
+                   listen.c_str(), hp->second, hp->second, hp->second);
     return a;
 }
 

@@ -68,10 +68,10 @@ Result<Run> run_child(const Role& role, const std::string& probe) {
     argv.push_back(nullptr);
 
     int p[2];
-    if (pipe2(p, O_CLOEXEC) != 0) return err("pipe: %s", strerror(errno));
+    if (pipe2(p, O_CLOEXEC) != 0) return err(ErrorKind::io, "pipe: %s", strerror(errno));
     UniqueFd rd(p[0]), wr(p[1]);
     pid_t pid = fork();
-    if (pid < 0) return err("fork: %s", strerror(errno));
+    if (pid < 0) return err(ErrorKind::io, "fork: %s", strerror(errno));
     if (pid == 0) {
         if (dup2(wr.get(), STDOUT_FILENO) < 0 || dup2(wr.get(), STDERR_FILENO) < 0) _exit(126);
         execv(role.executable.c_str(), argv.data());

@@ -65,14 +65,17 @@ Result<ipc::CpTicketKeys> parse_ticket_key_file(std::string_view text, const std
         SecretBytes key = decode_base64(line);
         if (key.size() != ipc::kTicketKeyShort && key.size() != ipc::kTicketKeyLong)
             return err(
+                ErrorKind::config,
                 "%s:%d: not a ticket key: expected base64 of 48 or 80 random bytes (\"openssl "
                 "rand -base64 80\")",
                 path.c_str(), line_no);
         if (keys.keys.size() == ipc::kMaxTicketKeys)
-            return err("%s:%d: more than %zu keys", path.c_str(), line_no, ipc::kMaxTicketKeys);
+            return err(ErrorKind::config, "%s:%d: more than %zu keys", path.c_str(), line_no,
+                       ipc::kMaxTicketKeys);
         keys.keys.push_back(std::move(key));
     }
-    if (keys.keys.empty()) return err("%s: no ticket key in the file", path.c_str());
+    if (keys.keys.empty())
+        return err(ErrorKind::config, "%s: no ticket key in the file", path.c_str());
     size_t n = keys.keys.size();
     keys.encrypt_index = static_cast<uint8_t>(n >= 2 ? n - 2 : 0);
     return keys;
@@ -80,12 +83,14 @@ Result<ipc::CpTicketKeys> parse_ticket_key_file(std::string_view text, const std
 
 Result<ipc::CpTicketKeys> read_ticket_key_file(const std::string& path) {
     int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY);
-    if (fd < 0) return err("%s: cannot read: %s", path.c_str(), std::strerror(errno));
+    if (fd < 0)
+        return err(ErrorKind::config, "%s: cannot read: %s", path.c_str(), std::strerror(errno));
     struct stat st {};
     if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) ||
         static_cast<uint64_t>(st.st_size) > kMaxKeyFile) {
         ::close(fd);
-        return err("%s: cannot read: not a regular file of at most 64 KiB", path.c_str());
+        return err(ErrorKind::config, "%s: cannot read: not a regular file of at most 64 KiB",
+                   path.c_str());
     }
     SecretBytes buf(static_cast<size_t>(st.st_size));
     size_t got = 0;
@@ -103,7 +108,7 @@ Result<ipc::CpTicketKeys> read_ticket_key_file(const std::string& path) {
 Result<SecretBytes> random_ticket_key() {
     SecretBytes k(ipc::kTicketKeyLong);
     if (RAND_priv_bytes(k.data(), static_cast<int>(k.size())) != 1)
-        return err("RAND_priv_bytes failed");
+        return err(ErrorKind::internal, "RAND_priv_bytes failed");
     return k;
 }
 
@@ -123,7 +128,8 @@ Status TicketKeySource::configure(const GlobalConfig& global, const ipc::CpTicke
     keep_ = std::max<size_t>(2, std::min<size_t>(keep_, ipc::kMaxTicketKeys));
     timer_.stop();
     if (!file_.empty()) {
-        if (!from_file) return err("%s: the ticket key file was not read", file_.c_str());
+        if (!from_file)
+            return err(ErrorKind::internal, "%s: the ticket key file was not read", file_.c_str());
         keys_ = from_file->clone();
         generated_ = false;
         file_failed_ = false;

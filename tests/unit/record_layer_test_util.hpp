@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "common/bytes.hpp"
+#include "common/hex.hpp"
 #include "common/tls_suites.hpp"
 #include "ipc/handoff.hpp"
 #include "netproc/buffer_pool.hpp"
@@ -28,15 +29,8 @@ inline Bytes unhex(std::string_view s) {
     Bytes out;
     int hi = -1;
     for (char c : s) {
-        int v;
-        if (c >= '0' && c <= '9')
-            v = c - '0';
-        else if (c >= 'a' && c <= 'f')
-            v = c - 'a' + 10;
-        else if (c >= 'A' && c <= 'F')
-            v = c - 'A' + 10;
-        else
-            continue;
+        int v = hex_digit_value(c);
+        if (v < 0) continue;
         if (hi < 0) {
             hi = v;
         } else {
@@ -257,7 +251,7 @@ inline Bytes new_session_ticket_msg(size_t ticket_len = 32) {
     w.u16_bytes(pattern(ticket_len));
     w.u16(0);  // no extensions
     w.end_length(at, 3);
-    return w.take();
+    return Bytes(w.buffer().begin(), w.buffer().end());
 }
 
 }  // namespace tlsward::rltest

@@ -37,7 +37,7 @@ std::string temp_dir() {
 // answers) is done.
 Result<ControlAnswer> ask(uv_loop_t* loop, const std::string& path, const std::string& request) {
     std::atomic<bool> done{false};
-    Result<ControlAnswer> answer = err("not asked");
+    Result<ControlAnswer> answer = err(ErrorKind::internal, "not asked");
     std::thread t([&] {
         answer = control_request(path, request, 5000);
         done = true;

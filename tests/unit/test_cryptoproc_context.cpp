@@ -4,6 +4,7 @@
 
 #include <string>
 
+#include "common/hex.hpp"
 #include "cryptoproc/key_export.hpp"
 #include "cryptoproc/tls_context.hpp"
 #include "test_cryptoproc_support.hpp"
@@ -16,16 +17,6 @@ namespace {
 
 bool contains(const std::string& s, const std::string& part) {
     return s.find(part) != std::string::npos;
-}
-
-std::string hex(std::span<const uint8_t> b) {
-    static const char* d = "0123456789abcdef";
-    std::string out;
-    for (uint8_t x : b) {
-        out += d[x >> 4];
-        out += d[x & 15];
-    }
-    return out;
 }
 
 }  // namespace
@@ -113,7 +104,7 @@ TEST_CASE("cryptoproc: key log lines", "[cryptoproc]") {
         k.on_line("CLIENT_TRAFFIC_SECRET_0 " + random + " " + secret32, random_bytes);
         k.on_line("SERVER_TRAFFIC_SECRET_0 " + random + " " + std::string(96, 'F'), random_bytes);
         CHECK_FALSE(k.malformed());
-        CHECK(hex(k.client_traffic().view()) == secret32);
+        CHECK(hex_encode(k.client_traffic().view()) == secret32);
         CHECK(k.server_traffic().size() == 48);
         CHECK(k.server_traffic().data()[47] == 0xff);
         k.wipe();

@@ -16,6 +16,7 @@
 #include <string>
 #include <thread>
 
+#include "error_kind_printer.hpp"
 #include "ipc/channel.hpp"
 #include "ipc/handoff.hpp"
 #include "ipc/messages.hpp"
@@ -56,12 +57,12 @@ Result<ipc::Message> recv_within(int fd, int timeout_ms = 5000) {
         if (!r) return r.error();
         if (r->has_value()) return std::move(**r);
     }
-    return err("no message within %d ms", timeout_ms);
+    return err(ErrorKind::io, "no message within %d ms", timeout_ms);
 }
 
 template <class T>
 void send_msg(int fd, const T& body, uint64_t request_id = 0, int attach = -1) {
-    auto bytes = ipc::encode_body(body);
+    auto bytes = ipc::encode_body(body).value();
     auto r = ipc::send_frame(fd, T::kType, request_id, bytes, attach);
     REQUIRE(r.ok());
     REQUIRE(r.value() == ipc::SendOutcome::sent);
@@ -270,7 +271,7 @@ TEST_CASE("cryptoproc helper: netproc channel replaced, failed, and SHUTDOWN dra
     UniqueFd second = helper.give_netproc_channel();
     auto old = recv_within(first.get());
     REQUIRE_FALSE(old.ok());
-    CHECK(old.message() == ipc::kPeerClosed);
+    CHECK(old.kind() == ErrorKind::peer_closed);
 
     // The new channel works.
     auto [c2, s2] = tcp_pair();

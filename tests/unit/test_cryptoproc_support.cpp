@@ -21,6 +21,7 @@
 #include <cstring>
 #include <stdexcept>
 
+#include "common/hex.hpp"
 #include "common/openssl_error.hpp"
 #include "common/uv_handles.hpp"
 
@@ -217,8 +218,7 @@ namespace {
 
 std::vector<uint8_t> unhex(std::string_view h) {
     std::vector<uint8_t> out(h.size() / 2);
-    for (size_t i = 0; i < out.size(); ++i)
-        out[i] = static_cast<uint8_t>(std::stoi(std::string(h.substr(2 * i, 2)), nullptr, 16));
+    if (!hex_decode(h, out)) out.clear();
     return out;
 }
 
@@ -409,10 +409,11 @@ Result<std::string> TestClient::read_app_data() {
         int n = SSL_read(ssl_.get(), buf, sizeof buf);
         if (n > 0) return std::string(buf, static_cast<size_t>(n));
         int e = SSL_get_error(ssl_.get(), n);
-        if (e != SSL_ERROR_WANT_READ) return err("SSL_read: %d %s", e, openssl_errors().c_str());
-        if (!recv_some()) return err("%s", result_.error.c_str());
+        if (e != SSL_ERROR_WANT_READ)
+            return err(ErrorKind::protocol, "SSL_read: %d %s", e, openssl_errors().c_str());
+        if (!recv_some()) return err(ErrorKind::protocol, "%s", result_.error.c_str());
     }
-    return err("no application data");
+    return err(ErrorKind::protocol, "no application data");
 }
 
 SSL_SESSION* TestClient::take_session() {
@@ -517,30 +518,34 @@ void TestServer::run() {
 Status check_client_data_path(const ipc::HandshakeDone& done, int fd, TestServer& server) {
     auto ck = record_keys(done.cipher_suite, done.client_secret.view());
     auto sk = record_keys(done.cipher_suite, done.server_secret.view());
-    if (!ck || !sk) return err("record keys");
+    if (!ck || !sk) return err(ErrorKind::internal, "record keys");
     auto ping = seal_record(*ck, done.client_seq, 23, as_bytes("ping"));
     if (send(fd, ping.data(), ping.size(), MSG_NOSIGNAL) != static_cast<ssize_t>(ping.size()))
-        return err("send: %s", strerror(errno));
+        return err(ErrorKind::io, "send: %s", strerror(errno));
     std::vector<uint8_t> in = done.leftover;
     uint64_t seq = done.server_seq;
     for (int records = 0; records < 8; ++records) {
         for (int i = 0; i < 40 && record_length(in) == 0; ++i)
             read_available(fd, in, in.size() + 1, 100);
         size_t len = record_length(in);
-        if (len == 0) return err("no record from the server (%zu bytes)", in.size());
+        if (len == 0)
+            return err(ErrorKind::protocol, "no record from the server (%zu bytes)", in.size());
         auto rec = open_record(*sk, seq++, std::span<const uint8_t>(in.data(), len));
-        if (!rec) return err("server record %d: %s", records, rec.message().c_str());
+        if (!rec)
+            return err(ErrorKind::protocol, "server record %d: %s", records, rec.message().c_str());
         in.erase(in.begin(), in.begin() + static_cast<long>(len));
         if (rec->first == 22) continue;  // NewSessionTicket
         std::string got(rec->second.begin(), rec->second.end());
         if (rec->first != 23 || got != "pong")
-            return err("server record of type %u: \"%s\"", rec->first, got.c_str());
+            return err(ErrorKind::protocol, "server record of type %u: \"%s\"", rec->first,
+                       got.c_str());
         const ServerResult& sr = server.join();
-        if (!sr.ok) return err("server: %s", sr.error.c_str());
-        if (sr.received != "ping") return err("server read \"%s\"", sr.received.c_str());
+        if (!sr.ok) return err(ErrorKind::protocol, "server: %s", sr.error.c_str());
+        if (sr.received != "ping")
+            return err(ErrorKind::protocol, "server read \"%s\"", sr.received.c_str());
         return {};
     }
-    return err("no application data from the server");
+    return err(ErrorKind::protocol, "no application data from the server");
 }
 
 // --- TestLoop --------------------------------------------------------------
@@ -652,12 +657,13 @@ bool aead(const RecordKeys& k, bool seal, std::span<const uint8_t> nonce,
 Result<RecordKeys> record_keys(uint16_t suite, std::span<const uint8_t> secret) {
     RecordKeys k;
     k.suite = find_suite(suite);
-    if (!k.suite) return err("unknown suite 0x%04x", suite);
+    if (!k.suite) return err(ErrorKind::internal, "unknown suite 0x%04x", suite);
     if (k.suite->version == kTls13) {
         k.key = hkdf_expand_label(k.suite->digest, secret, "key", k.suite->key_len);
         k.iv = hkdf_expand_label(k.suite->digest, secret, "iv", 12);
     } else {
-        if (secret.size() != k.suite->key_len + k.suite->iv_len) return err("secret length");
+        if (secret.size() != k.suite->key_len + k.suite->iv_len)
+            return err(ErrorKind::internal, "secret length");
         k.key.assign(secret.begin(), secret.begin() + k.suite->key_len);
         k.iv.assign(secret.begin() + k.suite->key_len, secret.end());
     }
@@ -709,23 +715,23 @@ size_t record_length(std::span<const uint8_t> buf) {
 Result<std::pair<uint8_t, std::vector<uint8_t>>> open_record(const RecordKeys& k, uint64_t seq,
                                                              std::span<const uint8_t> records) {
     size_t len = record_length(records);
-    if (len == 0) return err("no complete record (%zu bytes)", records.size());
+    if (len == 0) return err(ErrorKind::protocol, "no complete record (%zu bytes)", records.size());
     auto header = records.subspan(0, 5);
     auto body = records.subspan(5, len - 5);
     std::vector<uint8_t> pt;
     if (k.suite->version == kTls13) {
-        if (body.size() < 17) return err("record too short");
+        if (body.size() < 17) return err(ErrorKind::protocol, "record too short");
         if (!aead(k, false, nonce_for(k, seq, {}), header, body, pt))
-            return err("TLS 1.3 record does not open at seq %llu",
+            return err(ErrorKind::protocol, "TLS 1.3 record does not open at seq %llu",
                        static_cast<unsigned long long>(seq));
         while (!pt.empty() && pt.back() == 0) pt.pop_back();
-        if (pt.empty()) return err("no inner content type");
+        if (pt.empty()) return err(ErrorKind::protocol, "no inner content type");
         uint8_t type = pt.back();
         pt.pop_back();
         return std::make_pair(type, pt);
     }
     size_t explicit_len = k.iv.size() == 4 ? 8 : 0;
-    if (body.size() < explicit_len + 16) return err("record too short");
+    if (body.size() < explicit_len + 16) return err(ErrorKind::protocol, "record too short");
     size_t pt_len = body.size() - explicit_len - 16;
     uint8_t aad[13];
     be64(aad, seq);
@@ -736,7 +742,7 @@ Result<std::pair<uint8_t, std::vector<uint8_t>>> open_record(const RecordKeys& k
     aad[12] = static_cast<uint8_t>(pt_len);
     if (!aead(k, false, nonce_for(k, seq, body.subspan(0, explicit_len)), aad,
               body.subspan(explicit_len), pt))
-        return err("TLS 1.2 record does not open at seq %llu",
+        return err(ErrorKind::protocol, "TLS 1.2 record does not open at seq %llu",
                    static_cast<unsigned long long>(seq));
     return std::make_pair(header[0], pt);
 }
@@ -788,24 +794,26 @@ Status check_data_path(const ipc::HandshakeDone& done, TestClient& client, int s
                        const std::string& expect) {
     auto ck = record_keys(done.cipher_suite, done.client_secret.view());
     auto sk = record_keys(done.cipher_suite, done.server_secret.view());
-    if (!ck || !sk) return err("record keys: %s", (!ck ? ck : sk).message().c_str());
+    if (!ck || !sk)
+        return err(ErrorKind::internal, "record keys: %s", (!ck ? ck : sk).message().c_str());
     std::vector<uint8_t> in = done.leftover;
     for (int i = 0; i < 40 && record_length(in) == 0; ++i) {
         size_t want = in.size() + 1;
         read_available(server_fd, in, want, 100);
     }
     auto rec = open_record(*ck, done.client_seq, in);
-    if (!rec) return err("client record: %s", rec.message().c_str());
-    if (rec->first != 23) return err("client record of type %u", rec->first);
+    if (!rec) return err(ErrorKind::protocol, "client record: %s", rec.message().c_str());
+    if (rec->first != 23) return err(ErrorKind::protocol, "client record of type %u", rec->first);
     std::string got(rec->second.begin(), rec->second.end());
     if (got != expect)
-        return err("client sent \"%s\", expected \"%s\"", got.c_str(), expect.c_str());
+        return err(ErrorKind::protocol, "client sent \"%s\", expected \"%s\"", got.c_str(),
+                   expect.c_str());
     auto out = seal_record(*sk, done.server_seq, 23, as_bytes("pong"));
     if (send(server_fd, out.data(), out.size(), MSG_NOSIGNAL) != static_cast<ssize_t>(out.size()))
-        return err("send: %s", strerror(errno));
+        return err(ErrorKind::io, "send: %s", strerror(errno));
     auto back = client.read_app_data();
-    if (!back) return err("client read: %s", back.message().c_str());
-    if (*back != "pong") return err("client read \"%s\"", back->c_str());
+    if (!back) return err(ErrorKind::protocol, "client read: %s", back.message().c_str());
+    if (*back != "pong") return err(ErrorKind::protocol, "client read \"%s\"", back->c_str());
     return {};
 }
 

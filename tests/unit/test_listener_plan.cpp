@@ -30,7 +30,8 @@ struct FakeBind {
     BindFn fn() {
         return [this](const SocketAddress& a) -> Result<BoundListener> {
             ++calls;
-            if (a.to_string() == fail_on) return err("listen %s: bind: in use", fail_on.c_str());
+            if (a.to_string() == fail_on)
+                return err(ErrorKind::io, "listen %s: bind: in use", fail_on.c_str());
             BoundListener b;
             std::string text = a.to_string();
             if (a.port() == 0)

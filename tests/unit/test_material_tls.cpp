@@ -274,7 +274,7 @@ TEST_CASE("prepared services: the helper's view and its CP_TRUST messages",
     size_t ca_bytes = 0;
     for (const auto& m : msgs) {
         CHECK(m.service_id == 3);
-        CHECK(ipc::encode_body(m).size() <= ipc::kMaxBody);
+        CHECK(ipc::encode_body(m).value().size() <= ipc::kMaxBody);
         if (m.kind == ipc::TrustKind::client_ca) ca_bytes += m.der.size();
     }
     CHECK(ca_bytes == 100 * 1024);

@@ -205,9 +205,9 @@ TEST_CASE("sign shape: each refusal", "[signer]") {
         ipc::SignBatch batch;
         batch.requests.push_back(request(SignKind::tls12_client_certificate_verify, 0x0401,
                                          std::vector<uint8_t>(ipc::kMaxSignMessage + 1, 1)));
-        CHECK_FALSE(ipc::decode_body<ipc::SignBatch>(ipc::encode_body(batch)));
+        CHECK_FALSE(ipc::decode_body<ipc::SignBatch>(ipc::encode_body(batch).value()));
         batch.requests[0].message.resize(ipc::kMaxSignMessage);
-        CHECK(ipc::decode_body<ipc::SignBatch>(ipc::encode_body(batch)));
+        CHECK(ipc::decode_body<ipc::SignBatch>(ipc::encode_body(batch).value()));
         refused(check(SignKind::tls12_client_certificate_verify, 0x0401,
                       std::vector<uint8_t>(ipc::kMaxSignMessage + 1, 1), KeyAlgorithm::rsa),
                 "a message of");
@@ -221,33 +221,33 @@ TEST_CASE("sign messages: batches round-trip and malformed ones are refused", "[
     batch.requests.push_back(
         request(SignKind::tls12_server_key_exchange, 0x0401, ske_input(29, 32)));
     batch.requests[1].id = 2;
-    auto back = ipc::decode_body<ipc::SignBatch>(ipc::encode_body(batch));
+    auto back = ipc::decode_body<ipc::SignBatch>(ipc::encode_body(batch).value());
     REQUIRE(back);
     REQUIRE(back->requests.size() == 2);
     CHECK(back->requests[1].kind == SignKind::tls12_server_key_exchange);
     CHECK(back->requests[1].message == batch.requests[1].message);
     CHECK(ipc::encoded_size(batch.requests[0]) + ipc::encoded_size(batch.requests[1]) + 2 ==
-          ipc::encode_body(batch).size());
+          ipc::encode_body(batch).value().size());
 
-    std::vector<uint8_t> bytes = ipc::encode_body(batch);
+    SecureBytes bytes = ipc::encode_body(batch).value();
     bytes[2 + 16] = 9;  // the first request's kind
     CHECK_FALSE(ipc::decode_body<ipc::SignBatch>(bytes));
-    CHECK_FALSE(ipc::decode_body<ipc::SignBatch>(ipc::encode_body(ipc::SignBatch{})));
+    CHECK_FALSE(ipc::decode_body<ipc::SignBatch>(ipc::encode_body(ipc::SignBatch{}).value()));
 
     ipc::SignAnswers answers;
     answers.answers.push_back(ipc::SignAnswer{1, ipc::SignStatus::ok, {1, 2, 3}});
     answers.answers.push_back(ipc::SignAnswer{2, ipc::SignStatus::unknown_key, {}});
-    CHECK(ipc::decode_body<ipc::SignAnswers>(ipc::encode_body(answers)));
+    CHECK(ipc::decode_body<ipc::SignAnswers>(ipc::encode_body(answers).value()));
     answers.answers[1].signature = {1};  // a signature with a refusal
-    CHECK_FALSE(ipc::decode_body<ipc::SignAnswers>(ipc::encode_body(answers)));
+    CHECK_FALSE(ipc::decode_body<ipc::SignAnswers>(ipc::encode_body(answers).value()));
 
     ipc::SgKey key;
     key.key_id = 5;
     key.kinds = ipc::kServerKinds;
     key.key = SecretBytes(std::vector<uint8_t>{1, 2, 3});
-    CHECK(ipc::decode_body<ipc::SgKey>(ipc::encode_body(key)));
+    CHECK(ipc::decode_body<ipc::SgKey>(ipc::encode_body(key).value()));
     key.kinds = 1;  // bit 0 is no kind
-    CHECK_FALSE(ipc::decode_body<ipc::SgKey>(ipc::encode_body(key)));
+    CHECK_FALSE(ipc::decode_body<ipc::SgKey>(ipc::encode_body(key).value()));
     CHECK(std::string(ipc::msg_type_name(ipc::MsgType::sg_sign)) == "SG_SIGN");
     CHECK(ipc::msg_type_fds(ipc::MsgType::sg_helper_channel) == 1);
 }

@@ -54,8 +54,9 @@ bool closed_by_peer(int fd, int timeout_ms = 5000) {
 
 template <class T>
 void send(int fd, const T& m, int pass_fd = -1) {
-    std::vector<uint8_t> body = ipc::encode_body(m);
-    auto r = ipc::send_frame(fd, T::kType, 0, body, pass_fd);
+    auto body = ipc::encode_body(m);
+    REQUIRE(body);
+    auto r = ipc::send_frame(fd, T::kType, 0, body.value(), pass_fd);
     REQUIRE(r);
 }
 
@@ -81,7 +82,8 @@ public:
     ~SignerProcess() {
         if (pid_ > 0) {
             ipc::Shutdown s;
-            (void)ipc::send_frame(control_.get(), ipc::MsgType::shutdown, 0, ipc::encode_body(s));
+            (void)ipc::send_frame(control_.get(), ipc::MsgType::shutdown, 0,
+                                  ipc::encode_body(s).value());
             for (int i = 0; i < 200 && waitpid(pid_, &status_, WNOHANG) == 0; ++i) usleep(10000);
             if (waitpid(pid_, &status_, WNOHANG) == 0) {
                 kill(pid_, SIGKILL);
